@@ -1,0 +1,73 @@
+"""Running a job: claim the row, keep a heartbeat, record progress and the outcome."""
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from workbench.jobs import actions
+from workbench.jobs.models import Job
+
+logger = logging.getLogger(__name__)
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, job_id: int):
+        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
+        self.job_id = job_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                actions.beat_heart(self.job_id)
+        finally:
+            connection.close()
+
+
+def _progress_reporter(job_id: int) -> Callable[[float, str], None]:
+    last = [0.0]
+
+    def report(percent: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            actions.report_progress(job_id, percent, message)
+
+    return report
+
+
+def run_job(job_id: int, attempt: int, work: Callable[[Job, Callable], dict]) -> None:
+    close_old_connections()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    job = actions.claim_job(job_id, attempt, worker)
+    if job is None:
+        logger.info("job %s attempt %s already taken, finished or cancelled; skipping", job_id, attempt)
+        return
+    heartbeat = _Heartbeat(job_id)
+    heartbeat.start()
+    try:
+        result = work(job, _progress_reporter(job_id))
+        actions.finish_job(job_id, result=result or {})
+    except actions.JobCancelled:
+        actions.mark_cancelled(job_id)
+    except actions.JobError as error:
+        actions.fail_job(job_id, error=str(error), retryable=error.retryable)
+    except Exception as error:
+        # Exception texts from parsers may quote RAW cells: log the type and stack only.
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        logger.error("job %s (%s) failed with %s\n%s", job_id, job.kind, type(error).__name__, stack)
+        actions.fail_job(
+            job_id,
+            error=f"Internal error ({type(error).__name__}) while running this {job.kind} job; the worker log has details under job {job_id}.",
+            retryable=True,
+        )
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=5)

@@ -1,0 +1,85 @@
+"""The OpenAPI 3.1 description of /api/v1/, served at /api/v1/openapi.json."""
+
+from django.http import JsonResponse
+
+from workbench.http import api
+
+_ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_JSON = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _op(summary: str, *, params: list[str] = (), query: dict | None = None, body: dict | None = None, ok: str = "200") -> dict:
+    operation = {
+        "summary": summary,
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in params]
+        + [{"name": n, "in": "query", "schema": s} for n, s in (query or {}).items()],
+        "responses": {ok: _JSON, "400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, "content": body}
+    return operation
+
+
+def _json_body(properties: dict, required: list[str]) -> dict:
+    return {"application/json": {"schema": {"type": "object", "properties": properties, "required": required}}}
+
+
+SCHEMA = {
+    "openapi": "3.1.0",
+    "info": {"title": "Private Analysis Workbench API", "version": "1"},
+    "servers": [{"url": "/"}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}},
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/v1/auth/token": {
+            "post": dict(
+                _op("Exchange a username and password for a bearer token", body=_json_body({"username": {"type": "string"}, "password": {"type": "string"}}, ["username", "password"]), ok="201"),
+                security=[],
+            )
+        },
+        "/api/v1/workspaces": {
+            "get": _op("Workspaces you are a member of, with your role"),
+            "post": _op("Create a workspace (needs the data-owner permission)", body=_json_body({"name": {"type": "string"}, "description": {"type": "string"}}, ["name"]), ok="201"),
+        },
+        "/api/v1/workspaces/{workspace_id}": {"get": _op("One workspace", params=["workspace_id"])},
+        "/api/v1/workspaces/{workspace_id}/members": {
+            "get": _op("Members and roles", params=["workspace_id"]),
+            "post": _op(
+                "Add a member or change their role (owners only)",
+                params=["workspace_id"],
+                body=_json_body({"username": {"type": "string"}, "role": {"enum": ["owner", "analyst", "viewer"]}, "can_read_raw": {"type": "boolean"}}, ["username", "role"]),
+                ok="201",
+            ),
+            "delete": _op("Remove a member (owners only)", params=["workspace_id"], query={"username": {"type": "string"}}),
+        },
+        "/api/v1/workspaces/{workspace_id}/datasets": {
+            "get": _op("Datasets of a workspace with their versions", params=["workspace_id"]),
+            "post": _op(
+                "Upload a file (CSV/TSV, XLSX, Parquet, JSON Lines) as a new dataset; answers with the ingest job",
+                params=["workspace_id"],
+                body={"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"}}, "required": ["file"]}}},
+                ok="202",
+            ),
+        },
+        "/api/v1/datasets/{dataset_id}": {"get": _op("A dataset, its policy and versions", params=["dataset_id"])},
+        "/api/v1/versions/{version_id}": {"get": _op("A version: tier, lineage, schema and profile", params=["version_id"])},
+        "/api/v1/versions/{version_id}/preview": {
+            "get": _op("A page of rows", params=["version_id"], query={"page": {"type": "integer", "minimum": 1}, "page_size": {"type": "integer", "maximum": 500}})
+        },
+        "/api/v1/versions/{version_id}/download": {
+            "get": _op("Download as CSV, XLSX or Parquet (formulas neutralised in CSV/XLSX)", params=["version_id"], query={"format": {"enum": ["csv", "xlsx", "parquet"]}})
+        },
+        "/api/v1/jobs/{job_id}": {"get": _op("Status and progress of a background job", params=["job_id"])},
+        "/api/v1/jobs/{job_id}/cancel": {"post": _op("Cancel a queued or running job", params=["job_id"])},
+        "/api/v1/jobs/{job_id}/retry": {"post": _op("Retry a failed or cancelled job", params=["job_id"], ok="202")},
+        "/api/v1/openapi.json": {"get": dict(_op("This document"), security=[])},
+    },
+}
+
+
+@api("GET", auth=False)
+def schema(request):
+    return JsonResponse(SCHEMA)

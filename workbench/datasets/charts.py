@@ -1,0 +1,39 @@
+"""Plotly figures for profiles, as JSON for the vendored plotly.js (the one module that imports plotly)."""
+
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+_LAYOUT = dict(
+    height=220,
+    margin=dict(l=40, r=10, t=10, b=40),
+    bargap=0.05,
+    template="plotly_white",
+    font=dict(size=11),
+)
+
+
+def _as_json(figure: go.Figure) -> dict:
+    return json.loads(pio.to_json(figure, validate=False))
+
+
+def histogram(*, edges: list, counts: list, x_title: str) -> dict:
+    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    figure = go.Figure(go.Bar(x=centres, y=counts, width=widths, marker_color="#3b6ea5", hovertemplate="%{x}: %{y}<extra></extra>"))
+    figure.update_layout(**_LAYOUT, xaxis_title=x_title, yaxis_title="rows")
+    return _as_json(figure)
+
+
+def date_histogram(*, edges: list[str], counts: list) -> dict:
+    figure = go.Figure(go.Bar(x=edges[:-1], y=counts, marker_color="#3b6ea5", hovertemplate="%{x}: %{y}<extra></extra>"))
+    figure.update_layout(**_LAYOUT, yaxis_title="rows")
+    return _as_json(figure)
+
+
+def bars(*, labels: list[str], counts: list, x_title: str = "") -> dict:
+    figure = go.Figure(go.Bar(x=counts, y=labels, orientation="h", marker_color="#5a8f5a", hovertemplate="%{y}: %{x}<extra></extra>"))
+    layout = dict(_LAYOUT, height=max(160, 22 * len(labels) + 60), margin=dict(l=140, r=10, t=10, b=40))
+    figure.update_layout(**layout, xaxis_title=x_title or "rows", yaxis=dict(autorange="reversed"))
+    return _as_json(figure)

@@ -1,0 +1,82 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from workbench.accounts.access import can, can_read_tier, get_dataset_for_user, get_version_for_user, get_workspace_for_user
+from workbench.datasets import actions
+from workbench.datasets.downloads import download_response
+from workbench.datasets.receive import UploadRejected, receive_upload
+from workbench.http import BadRequest, int_param
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    workspace, _ = get_workspace_for_user(request.user, workspace_id, need="upload")
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    try:
+        staged, name = receive_upload(request)
+    except UploadRejected as rejected:
+        if wants_json:
+            return JsonResponse({"error": str(rejected)}, status=rejected.status)
+        return render(request, "datasets/upload_error.html", {"workspace": workspace, "error": str(rejected)}, status=rejected.status)
+    job = actions.start_upload(workspace=workspace, user=request.user, staged=staged, name=name)
+    if wants_json:
+        return JsonResponse({"job": job.pk, "url": f"/jobs/{job.pk}/"}, status=202)
+    return redirect("job", job.pk)
+
+
+@login_required
+def dataset(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    dataset, membership = get_dataset_for_user(request.user, dataset_id)
+    versions = [(v, can_read_tier(membership, dataset, v.tier)) for v in dataset.versions.select_related("created_by", "parent")]
+    return render(request, "datasets/dataset.html", {"dataset": dataset, "membership": membership, "versions": versions})
+
+
+@login_required
+def version(request: HttpRequest, version_id: int) -> HttpResponse:
+    version, membership = get_version_for_user(request.user, version_id)
+    profile = actions.read_profile(version)
+    charts = {i: c["chart"] for i, c in enumerate(profile["columns"]) if c.get("chart")} if profile else {}
+    active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).first()
+    return render(
+        request,
+        "datasets/version.html",
+        {
+            "version": version,
+            "dataset": version.dataset,
+            "profile": profile,
+            "charts": charts,
+            "active_job": active,
+            "last_job": version.jobs.first(),
+            "can_run": can(membership, "run"),
+        },
+    )
+
+
+@login_required
+def preview(request: HttpRequest, version_id: int) -> HttpResponse:
+    version, _ = get_version_for_user(request.user, version_id)
+    try:
+        page = int_param(request, "page", 1)
+    except BadRequest:
+        page = 1
+    return render(request, "datasets/_preview.html", {"version": version, "preview": actions.preview(version, page=page, page_size=25)})
+
+
+@login_required
+def download(request: HttpRequest, version_id: int) -> HttpResponse:
+    version, _ = get_version_for_user(request.user, version_id)
+    try:
+        return download_response(request, version)
+    except BadRequest as bad:
+        return HttpResponse(str(bad), status=400, content_type="text/plain")
+
+
+@login_required
+@require_POST
+def reprofile(request: HttpRequest, version_id: int) -> HttpResponse:
+    version, _ = get_version_for_user(request.user, version_id, need="run")
+    job = actions.start_profile(version=version, user=request.user)
+    return redirect("job", job.pk)

@@ -1,0 +1,175 @@
+"""Creating, running, cancelling, retrying and sweeping jobs. The Job row is the source of truth."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from workbench.audit.actions import record_event
+from workbench.jobs.models import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+# kind -> (Celery task name, queue)
+TASKS = {
+    "ingest": ("tasks.datasets.ingest_task", "cpu"),
+    "profile": ("tasks.datasets.profile_task", "cpu"),
+    "diagnostic": ("tasks.jobs.diagnostic_task", "cpu"),
+}
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job when its owner asked to cancel it."""
+
+
+class JobError(Exception):
+    """A failure whose message is safe to show (it never holds cell values)."""
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def create_job(*, kind: str, user, workspace, params: dict | None = None, dataset=None, version=None) -> Job:
+    task_name, queue = TASKS[kind]
+    job = Job.objects.create(
+        kind=kind,
+        queue=queue,
+        params=params or {},
+        workspace=workspace,
+        dataset=dataset,
+        version=version,
+        created_by=user if getattr(user, "pk", None) else None,
+        max_attempts=settings.JOB_MAX_ATTEMPTS,
+        message="Waiting for a worker",
+    )
+    transaction.on_commit(lambda: send_job(job.pk))
+    return job
+
+
+def send_job(job_id: int) -> None:
+    from tasks.celery import app
+
+    job = Job.objects.get(pk=job_id)
+    task_name, _ = TASKS[job.kind]
+    app.tasks[task_name].apply_async(args=[job.pk, job.attempts], queue=job.queue)
+
+
+def claim_job(job_id: int, attempt: int, worker: str) -> Job | None:
+    """Move a queued job to running; None when another delivery of the message got there first."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, attempts=attempt).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, worker=worker, progress=0, message="Started"
+    )
+    return Job.objects.get(pk=job_id) if claimed else None
+
+
+def report_progress(job_id: int, progress: float, message: str = "") -> None:
+    """Record progress (0–100) and a heartbeat; raise JobCancelled if cancelling was asked for."""
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        progress=max(0, min(99, int(progress))), message=message[:500], heartbeat_at=timezone.now()
+    )
+    if Job.objects.filter(pk=job_id, cancel_requested=True).exists():
+        raise JobCancelled()
+
+
+def beat_heart(job_id: int) -> None:
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+
+
+def finish_job(job_id: int, *, result: dict, message: str = "Done") -> None:
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        status=JobStatus.SUCCEEDED, progress=100, result=result, message=message, finished_at=timezone.now()
+    )
+
+
+def fail_job(job_id: int, *, error: str, retryable: bool) -> None:
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        status=JobStatus.FAILED, error=error, retryable=retryable, message="Failed", finished_at=timezone.now()
+    )
+
+
+def mark_cancelled(job_id: int) -> None:
+    Job.objects.filter(pk=job_id).exclude(status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).update(
+        status=JobStatus.CANCELLED, message="Cancelled", finished_at=timezone.now()
+    )
+
+
+def cancel_job(*, job: Job, user) -> Job:
+    if job.is_finished:
+        return job
+    with transaction.atomic():
+        if job.status == JobStatus.QUEUED:
+            Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+                status=JobStatus.CANCELLED, cancel_requested=True, message="Cancelled before it started", finished_at=timezone.now()
+            )
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True, message="Cancelling…")
+        record_event(actor=user, action="job.cancel", obj=job, workspace_id=job.workspace_id)
+    job.refresh_from_db()
+    return job
+
+
+def retry_job(*, job: Job, user) -> Job:
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or not job.retryable:
+        raise JobError("Only a failed or cancelled job whose input is still there can be retried.")
+    with transaction.atomic():
+        _requeue(job, message="Retried; waiting for a worker")
+        record_event(actor=user, action="job.retry", obj=job, workspace_id=job.workspace_id)
+    job.refresh_from_db()
+    return job
+
+
+def _requeue(job: Job, *, message: str, only_if_status: str | None = None) -> bool:
+    rows = Job.objects.filter(pk=job.pk)
+    if only_if_status:
+        rows = rows.filter(status=only_if_status, heartbeat_at=job.heartbeat_at)
+    updated = rows.update(
+        status=JobStatus.QUEUED,
+        attempts=job.attempts + 1,
+        progress=0,
+        error="",
+        message=message,
+        cancel_requested=False,
+        queued_at=timezone.now(),
+        started_at=None,
+        finished_at=None,
+        heartbeat_at=None,
+        worker="",
+    )
+    if updated:
+        transaction.on_commit(lambda: send_job(job.pk))
+    return bool(updated)
+
+
+def sweep_stale_jobs(*, now=None) -> dict:
+    """Fail or requeue running jobs whose worker stopped sending heartbeats; re-send lost queued jobs."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before):
+        last = timezone.localtime(job.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+        with transaction.atomic():
+            if job.retryable and job.attempts < job.max_attempts:
+                message = f"The worker stopped responding (last heartbeat {last}); requeued as attempt {job.attempts + 1} of {job.max_attempts}."
+                if _requeue(job, message=message, only_if_status=JobStatus.RUNNING):
+                    counts["requeued"] += 1
+                    logger.warning("job %s requeued after its worker stopped responding", job.pk)
+                continue
+            error = (
+                f"The worker running this job stopped responding (last heartbeat {last}) "
+                f"after {job.attempts} attempt(s), so the job was marked failed. Retry it once a worker is running."
+            )
+            updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
+                status=JobStatus.FAILED, error=error, message="Worker lost", finished_at=now
+            )
+            counts["failed"] += updated
+            if updated:
+                logger.warning("job %s failed: its worker stopped responding", job.pk)
+    resend_before = now - timedelta(seconds=settings.JOB_REQUEUE_QUEUED_SECONDS)
+    for job in Job.objects.filter(status=JobStatus.QUEUED, queued_at__lt=resend_before):
+        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(queued_at=now, message="Re-sent to the queue (no worker had picked it up)")
+        send_job(job.pk)
+        counts["resent"] += 1
+    return counts

@@ -1,0 +1,179 @@
+"""Settings, read from environment variables only (documented in .env.example)."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from workbench.env import env_bool, env_bytes, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = env_path("WORKBENCH_DATA_DIR", str(BASE_DIR / "var"))
+DEBUG = env_bool("WORKBENCH_DEBUG", False)
+
+
+def _read_key_file(path: Path) -> str | None:
+    return path.read_text().strip() if path.exists() else None
+
+
+# Embedded mode keeps generated keys beside the data (see `manage.py init_embedded`);
+# a real deployment passes them in the environment from its secret store.
+SECRET_KEY = env_str("WORKBENCH_SECRET_KEY", _read_key_file(DATA_DIR / "secret.key") or "") or None
+MASTER_KEY_B64 = env_str("WORKBENCH_MASTER_KEY", _read_key_file(DATA_DIR / "master.key") or "") or None
+if SECRET_KEY is None:
+    # Allowed only so that `manage.py init_embedded` can run; the system check refuses to serve.
+    SECRET_KEY = "unset-" + "x" * 50
+    SECRET_KEY_MISSING = True
+else:
+    SECRET_KEY_MISSING = False
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("WORKBENCH_SECRET_KEY must be at least 32 characters long")
+
+ALLOWED_HOSTS = env_list("WORKBENCH_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("WORKBENCH_CSRF_TRUSTED_ORIGINS", "")
+PORT = env_int("WORKBENCH_PORT", 8000, minimum=1)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "workbench.accounts",
+    "workbench.audit",
+    "workbench.jobs",
+    "workbench.datasets",
+    "workbench.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "workbench.console.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "workbench.accounts.middleware.BearerTokenMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "workbench.urls"
+WSGI_APPLICATION = "workbench.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("WORKBENCH_DATABASE_URL", f"sqlite:///{DATA_DIR / 'workbench.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the worker share one SQLite file: WAL and IMMEDIATE
+    # transactions keep them from failing each other with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("WORKBENCH_DATABASE_URL must be a sqlite:// or postgres:// URL")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("WORKBENCH_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # serve straight from static/ in the embedded run, no collectstatic step
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("WORKBENCH_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+# Uploads: small bodies only in memory; files go through our encrypting upload handler.
+FILE_UPLOAD_HANDLERS = ["workbench.datasets.uploads.EncryptingUploadHandler"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Ingest limits
+MAX_UPLOAD_BYTES = env_bytes("WORKBENCH_MAX_UPLOAD_BYTES", 2 * 1024**3)
+MAX_ROWS = env_int("WORKBENCH_MAX_ROWS", 50_000_000, minimum=1)
+MAX_COLUMNS = env_int("WORKBENCH_MAX_COLUMNS", 1000, minimum=1)
+MAX_CELL_CHARS = env_int("WORKBENCH_MAX_CELL_CHARS", 32_768, minimum=1)
+MAX_XLSX_EXPANDED_BYTES = env_bytes("WORKBENCH_MAX_XLSX_EXPANDED_BYTES", 1024**3)
+MAX_XLSX_RATIO = env_int("WORKBENCH_MAX_XLSX_RATIO", 200, minimum=1)
+
+# Jobs
+JOB_HEARTBEAT_SECONDS = env_int("WORKBENCH_JOB_HEARTBEAT_SECONDS", 10, minimum=1)
+JOB_STALE_SECONDS = env_int("WORKBENCH_JOB_STALE_SECONDS", 60, minimum=2)
+JOB_SWEEP_SECONDS = env_int("WORKBENCH_JOB_SWEEP_SECONDS", 30, minimum=1)
+JOB_REQUEUE_QUEUED_SECONDS = env_int("WORKBENCH_JOB_REQUEUE_QUEUED_SECONDS", 600, minimum=10)
+JOB_MAX_ATTEMPTS = env_int("WORKBENCH_JOB_MAX_ATTEMPTS", 2, minimum=1)
+
+# Celery: Redis in full mode; kombu's filesystem transport (no server) in the embedded run.
+BROKER_URL = env_str("WORKBENCH_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = BROKER_URL
+if BROKER_URL.startswith("filesystem://"):
+    _broker_dir = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+elif BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+else:
+    raise ImproperlyConfigured("WORKBENCH_BROKER_URL must be redis://… or filesystem://")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "cpu"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-jobs": {"task": "tasks.jobs.sweep_task", "schedule": float(JOB_SWEEP_SECONDS), "options": {"queue": "cpu"}},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Tests may run tasks in-process (no broker) where the test is not about Celery.
+CELERY_TASK_ALWAYS_EAGER = env_bool("WORKBENCH_TASKS_EAGER", False)
+
+DEMO_PASSWORD = env_str("WORKBENCH_DEMO_PASSWORD", "") or None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("WORKBENCH_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,79 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from workbench.accounts import api as accounts_api
+from workbench.accounts import views as accounts_views
+from workbench.console import openapi
+from workbench.console import views as console_views
+from workbench.datasets import api as datasets_api
+from workbench.datasets import views as datasets_views
+from workbench.http import error
+from workbench.jobs import api as jobs_api
+from workbench.jobs import views as jobs_views
+
+api_v1 = [
+    path("api/v1/auth/token", accounts_api.token),
+    path("api/v1/workspaces", accounts_api.workspaces),
+    path("api/v1/workspaces/<int:workspace_id>", accounts_api.workspace),
+    path("api/v1/workspaces/<int:workspace_id>/members", accounts_api.members),
+    path("api/v1/workspaces/<int:workspace_id>/datasets", datasets_api.datasets),
+    path("api/v1/datasets/<int:dataset_id>", datasets_api.dataset),
+    path("api/v1/versions/<int:version_id>", datasets_api.version),
+    path("api/v1/versions/<int:version_id>/preview", datasets_api.preview),
+    path("api/v1/versions/<int:version_id>/download", datasets_api.download),
+    path("api/v1/jobs/<int:job_id>", jobs_api.job),
+    path("api/v1/jobs/<int:job_id>/cancel", jobs_api.cancel),
+    path("api/v1/jobs/<int:job_id>/retry", jobs_api.retry),
+    path("api/v1/openapi.json", openapi.schema),
+]
+
+pages = [
+    path("", console_views.home, name="home"),
+    path("healthz", console_views.health, name="health"),
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("workspaces/new", console_views.create_workspace, name="create_workspace"),
+    path("w/<int:workspace_id>/", accounts_views.workspace, name="workspace"),
+    path("w/<int:workspace_id>/members", accounts_views.members, name="members"),
+    path("w/<int:workspace_id>/upload", datasets_views.upload, name="upload"),
+    path("d/<int:dataset_id>/", datasets_views.dataset, name="dataset"),
+    path("v/<int:version_id>/", datasets_views.version, name="version"),
+    path("v/<int:version_id>/preview", datasets_views.preview, name="preview"),
+    path("v/<int:version_id>/download", datasets_views.download, name="download"),
+    path("v/<int:version_id>/profile", datasets_views.reprofile, name="reprofile"),
+    path("jobs/<int:job_id>/", jobs_views.job, name="job"),
+    path("jobs/<int:job_id>/status", jobs_views.status, name="job_status"),
+    path("jobs/<int:job_id>/cancel", jobs_views.cancel, name="job_cancel"),
+    path("jobs/<int:job_id>/retry", jobs_views.retry, name="job_retry"),
+    path("admin/", admin.site.urls),
+]
+
+urlpatterns = api_v1 + pages
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return error("Not found.", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return error("Internal server error; the administrator can find details in the server log.", 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/api/"):
+        return error(str(exception) or "Permission denied.", 403)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
+admin.site.site_header = "Workbench site administration"
