@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from workbench.jobs import actions
 from workbench.jobs.models import Job
@@ -44,7 +44,6 @@ def _progress_reporter(job_id: int) -> Callable[[float, str], None]:
 
 
 def run_job(job_id: int, attempt: int, work: Callable[[Job, Callable], dict]) -> None:
-    close_old_connections()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     job = actions.claim_job(job_id, attempt, worker)
     if job is None:

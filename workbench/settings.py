@@ -109,7 +109,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = env_str("WORKBENCH_STATIC_ROOT", "") or None  # only for collectstatic in images
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ in the embedded run, no collectstatic step
 
 SESSION_COOKIE_HTTPONLY = True

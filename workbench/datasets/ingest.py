@@ -289,14 +289,17 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
         src.seek(0)
         types = {name: overrides.get(name, sample_types[name]) for name in names}
         parse_types = {name: (pa.string() if name in date_formats and name not in overrides else t) for name, t in types.items()}
-        reader = pacsv.open_csv(
-            src,
+        options = dict(
             read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, encoding=state["encoding"], column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=state["newlines_in_values"], invalid_row_handler=on_invalid_row
             ),
             convert_options=pacsv.ConvertOptions(column_types=parse_types, strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
+        try:
+            reader = pacsv.open_csv(src, **options)
+        except pa.ArrowInvalid as error:
+            _raise_csv_problem(error, names, types, state, bad_row)
         while True:
             try:
                 batch = reader.read_next_batch()

@@ -1,0 +1,70 @@
+# One place for every install and run step. `make run` and `make test` are the two commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Tests use the machine's PostgreSQL and Redis (override for your own).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+TEST_DATA_DIR ?= $(CURDIR)/var/test
+
+.PHONY: install install-dev run test lint format bench clean check-compose
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip==26.3
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# Embedded default: SQLite, a broker that needs no server, one web process and one worker.
+run: install
+	$(BIN)/python manage.py init_embedded
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py setup_demo
+	$(BIN)/python manage.py serve --port $(PORT)
+
+test: install-dev
+	rm -rf $(TEST_DATA_DIR) && mkdir -p $(TEST_DATA_DIR)
+	WORKBENCH_DATABASE_URL=$(TEST_DATABASE_URL) \
+	WORKBENCH_BROKER_URL=$(TEST_BROKER_URL) \
+	WORKBENCH_DATA_DIR=$(TEST_DATA_DIR) \
+	WORKBENCH_SECRET_KEY=test-secret-key-that-is-long-enough-0123456789 \
+	WORKBENCH_MASTER_KEY=$$($(BIN)/python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())') \
+	WORKBENCH_TASKS_EAGER=1 \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python manage.py check --fail-level WARNING >/dev/null
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	WORKBENCH_DATA_DIR=$(TEST_DATA_DIR) WORKBENCH_SECRET_KEY=test-secret-key-that-is-long-enough-0123456789 \
+	WORKBENCH_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+	$(MAKE) check-compose
+
+check-compose:
+	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && docker-compose -f docker-compose.yml -f docker-compose.gpu-node.yml config -q && echo "docker-compose files are valid"; \
+	else echo "docker-compose not installed; skipping compose validation"; fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-dev
+	$(BIN)/python benchmarks/ingest_1gb.py
+
+clean:
+	rm -rf var/test benchmarks/out

@@ -1,0 +1,116 @@
+"""Shared fixtures: three users in the manner of healthchecks' tests (owner alice, analyst bob,
+outsider charlie, plus viewer vera), a workspace, and helpers to upload through the real API."""
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.offline_guard import install
+
+# Every connection this test process makes must stay on this machine.
+OFFLINE_LOG = Path(tempfile.gettempdir()) / f"workbench-offline-{os.getpid()}.log"
+install(log_path=str(OFFLINE_LOG))
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def subprocess_env(**extra) -> dict:
+    """Environment for servers and workers started by tests: the same settings, offline-guarded too."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=f"{TESTS_DIR / 'offline'}:{TESTS_DIR.parent}",
+        WORKBENCH_OFFLINE_GUARD="1",
+        WORKBENCH_OFFLINE_LOG=str(OFFLINE_LOG),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("WORKBENCH_TASKS_EAGER", None)
+    env.update(extra)
+    return env
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if OFFLINE_LOG.exists() and OFFLINE_LOG.read_text().strip():
+        session.exitstatus = 1
+        print("\nNON-LOOPBACK CONNECTIONS WERE ATTEMPTED:\n" + OFFLINE_LOG.read_text())
+    OFFLINE_LOG.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def users(db):
+    from workbench.accounts.actions import create_user
+
+    password = "correct-horse-battery"
+    return {
+        "alice": create_user(username="alice", password=password, data_owner=True),
+        "bob": create_user(username="bob", password=password),
+        "charlie": create_user(username="charlie", password=password, data_owner=True),
+        "vera": create_user(username="vera", password=password),
+    }
+
+
+@pytest.fixture
+def workspace(users):
+    from workbench.accounts.actions import create_workspace, set_membership
+
+    ws = create_workspace(user=users["alice"], name="Cardiology")
+    set_membership(workspace=ws, actor=users["alice"], username="bob", role="analyst")
+    set_membership(workspace=ws, actor=users["alice"], username="vera", role="viewer")
+    create_workspace(user=users["charlie"], name="Charlie's own")
+    return ws
+
+
+@pytest.fixture
+def tokens(users):
+    from workbench.accounts.models import ApiToken
+
+    return {name: ApiToken.issue(user)[1] for name, user in users.items()}
+
+
+@pytest.fixture
+def api(client, tokens):
+    """api(user, method, url, **kwargs) through the real URL conf with a bearer token."""
+
+    def call(user, method, url, **kwargs):
+        headers = {"Authorization": f"Bearer {tokens[user]}"}
+        return getattr(client, method.lower())(url, headers=headers, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def upload(api, django_capture_on_commit_callbacks):
+    """Upload bytes as `user` through the API; jobs run in-process (eager). Returns (response, job or None)."""
+    from workbench.jobs.models import Job
+
+    def do(user, workspace, filename, content: bytes, content_type="application/octet-stream", name=""):
+        handle = io.BytesIO(content)
+        handle.name = filename
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        file = SimpleUploadedFile(filename, content, content_type=content_type)
+        data = {"file": file}
+        if name:
+            data["name"] = name
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api(user, "post", f"/api/v1/workspaces/{workspace.pk}/datasets", data=data)
+        job = Job.objects.get(pk=response.json()["job"]["id"]) if response.status_code == 202 else None
+        return response, job
+
+    return do
+
+
+@pytest.fixture
+def uploaded(upload, workspace):
+    """Upload a CSV as alice and return its RAW version (ingested and profiled)."""
+    from workbench.datasets.models import Version
+
+    def do(content: bytes, filename="table.csv", **kwargs):
+        response, job = upload("alice", workspace, filename, content, **kwargs)
+        assert response.status_code == 202, response.content
+        job.refresh_from_db()
+        assert job.status == "succeeded", job.error
+        return Version.objects.get(pk=job.result["version"])
+
+    return do

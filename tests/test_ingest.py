@@ -1,0 +1,153 @@
+"""Uploads of each format give the right column types (the profile's semantic types)."""
+
+import io
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workbench.datasets.actions import preview, read_profile
+
+pytestmark = pytest.mark.django_db
+
+
+def types_of(version) -> dict:
+    return {column["name"]: column["type"] for column in version.schema}
+
+
+def sample_frame(n: int = 120) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{i:05d}" for i in range(n)],
+            "age": [20 + i % 60 for i in range(n)],
+            "weight_kg": [55.5 + (i % 40) * 0.75 for i in range(n)],
+            "smoker": [i % 3 == 0 for i in range(n)],
+            "sex": ["female" if i % 2 else "male" for i in range(n)],
+            "admitted": pd.date_range("2021-01-01", periods=n, freq="D"),
+            "note": [f"Patient reports mild pain in the left knee after walking on day {i} of the week." for i in range(n)],
+        }
+    )
+
+
+EXPECTED = {
+    "patient_id": "id",
+    "age": "int",
+    "weight_kg": "float",
+    "smoker": "bool",
+    "sex": "category",
+    "admitted": "date",
+    "note": "text",
+}
+
+
+def test_it_reads_semicolon_latin1_csv(uploaded):
+    rows = ["Nom;Âge;Poids;Ville;Entrée;Remarque"]
+    for i in range(60):
+        city = ["Zürich", "Genève", "Besançon"][i % 3]
+        rows.append(f"Zoë {i};{30 + i % 40};{60 + i % 25},5;{city};{1 + i % 28:02d}/0{1 + i % 9}/2020;Élève très fatigué après la séance numéro {i}")
+    content = "\n".join(rows).encode("latin-1")
+    version = uploaded(content, filename="patients.csv", content_type="text/csv")
+    assert version.made_by["delimiter"] == ";"
+    assert version.made_by["encoding"] in ("cp1252", "latin-1")
+    types = types_of(version)
+    assert types["Âge"] == "int"
+    assert types["Ville"] == "category"
+    assert types["Entrée"] == "date"
+    assert types["Remarque"] == "text"
+    # Decimal commas are not numbers in a `;` file without a locale: kept as text, never mangled.
+    page = preview(version, page=1, page_size=3)
+    assert page["rows"][0][0] == "Zoë 0"
+    assert page["rows"][0][3] == "Zürich"
+    assert page["rows"][0][4] == "2020-01-01"
+
+
+def test_it_reads_csv_types(uploaded):
+    version = uploaded(sample_frame().to_csv(index=False).encode())
+    assert types_of(version) == EXPECTED
+    assert version.row_count == 120
+
+
+def test_it_reads_xlsx(uploaded):
+    buffer = io.BytesIO()
+    sample_frame().to_excel(buffer, index=False)
+    version = uploaded(buffer.getvalue(), filename="table.xlsx")
+    assert types_of(version) == EXPECTED
+    assert version.made_by["format"] == "xlsx"
+
+
+def test_it_reads_parquet(uploaded):
+    buffer = io.BytesIO()
+    sample_frame().to_parquet(buffer, index=False)
+    version = uploaded(buffer.getvalue(), filename="table.parquet")
+    assert types_of(version) == EXPECTED
+
+
+def test_it_reads_json_lines(uploaded):
+    frame = sample_frame()
+    frame["admitted"] = frame["admitted"].dt.strftime("%Y-%m-%d")
+    lines = "\n".join(json.dumps(record) for record in frame.to_dict(orient="records"))
+    version = uploaded(lines.encode(), filename="table.jsonl")
+    assert types_of(version) == EXPECTED
+
+
+def test_it_keeps_leading_zeros_of_codes(uploaded):
+    content = "zip,count\n" + "\n".join(f"{i:05d},{i}" for i in range(1, 80))
+    version = uploaded(content.encode())
+    assert types_of(version)["zip"] in ("id", "category", "text")
+    assert preview(version, page=1, page_size=1)["rows"][0][0] == "00001"
+
+
+def test_it_widens_a_column_whose_type_changes_late_in_the_file(uploaded):
+    from workbench.datasets import ingest
+
+    rows = ["id,value,code"] + [f"{i},{i},{i}" for i in range(200_000)]
+    rows.append("200000,3.5,A12")  # after the 1 MB sample and the first block
+    content = "\n".join(rows).encode()
+    assert len(content) > ingest.SAMPLE_BYTES
+    original = ingest.BLOCK_BYTES
+    ingest.BLOCK_BYTES = 256 * 1024
+    try:
+        version = uploaded(content)
+    finally:
+        ingest.BLOCK_BYTES = original
+    arrow = {c["name"]: c["arrow"] for c in version.schema}
+    assert arrow["value"] == "double"
+    assert arrow["code"] == "string"
+    assert version.row_count == 200_001
+
+
+def test_it_reads_quoted_newlines(uploaded):
+    content = 'id,note\n1,"first line\nsecond line"\n2,plain\n'
+    version = uploaded(content.encode())
+    assert version.row_count == 2
+    assert preview(version, page=1, page_size=2)["rows"][0][1] == "first line\nsecond line"
+
+
+def test_the_profile_matches_pandas(uploaded):
+    frame = sample_frame()
+    frame.loc[::10, "weight_kg"] = None
+    frame = pd.concat([frame, frame.iloc[:7]])  # 7 duplicate rows
+    version = uploaded(frame.to_csv(index=False).encode())
+    profile = read_profile(version)
+    assert profile["duplicate_rows"] == 7
+    weight = next(c for c in profile["columns"] if c["name"] == "weight_kg")
+    assert weight["missing"] == int(frame["weight_kg"].isna().sum())
+    assert weight["mean"] == pytest.approx(frame["weight_kg"].mean(), rel=1e-6)
+    assert weight["quantiles"]["p50"] == pytest.approx(frame["weight_kg"].median(), rel=1e-6)
+    assert weight["chart"]["data"][0]["type"] == "bar"
+    sex = next(c for c in profile["columns"] if c["name"] == "sex")
+    assert {t["value"]: t["count"] for t in sex["top"]} == frame["sex"].value_counts().to_dict()
+
+
+def test_the_stored_table_is_parquet_with_the_same_values(uploaded):
+    from workbench.datasets.storage import open_version
+
+    frame = sample_frame()
+    version = uploaded(frame.to_csv(index=False).encode())
+    with open_version(version) as src:
+        table = pq.read_table(src)
+    assert table.num_rows == len(frame)
+    assert table.column("age").to_pylist() == frame["age"].tolist()
+    assert table.schema.field("admitted").type in (pa.date32(), pa.timestamp("s"))
