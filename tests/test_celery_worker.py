@@ -1,0 +1,142 @@
+"""Real PostgreSQL, Redis and Celery worker processes: upload → ingest → profile, and a worker killed mid-job."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+
+from tests.conftest import subprocess_env
+from workbench.jobs.actions import create_job
+from workbench.jobs.models import Job
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def real_broker():
+    """Send jobs through Redis instead of running them in-process."""
+    from tasks.celery import app
+
+    if not settings.BROKER_URL.startswith("redis"):
+        pytest.skip("needs WORKBENCH_BROKER_URL=redis://… (make test sets it)")
+    redis.Redis.from_url(settings.BROKER_URL).flushdb()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def start_worker(real_broker, tmp_path):
+    """start_worker(name, beat=False) runs `celery -A tasks worker` against the test database."""
+    started = []
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{connection.settings_dict['NAME']}"
+
+    def start(name: str, *, beat: bool = False) -> subprocess.Popen:
+        log = tmp_path / f"{name}.log"
+        command = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "cpu,gpu", "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
+        if beat:
+            command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
+        env = subprocess_env(
+            WORKBENCH_DATABASE_URL=url,
+            WORKBENCH_JOB_HEARTBEAT_SECONDS="1",
+            WORKBENCH_JOB_STALE_SECONDS="3",
+            WORKBENCH_JOB_SWEEP_SECONDS="1",
+        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        process.log = log
+        started.append(process)
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "worker did not start:\n" + log.read_text()
+            time.sleep(0.2)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_an_upload_is_ingested_and_profiled_by_a_real_worker(start_worker, api, workspace):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from workbench.console.demo import demo_table
+
+    worker = start_worker("w1")
+    csv = demo_table().to_csv(index=False).encode()
+    response = api("alice", "post", f"/api/v1/workspaces/{workspace.pk}/datasets", data={"file": SimpleUploadedFile("demo.csv", csv, "text/csv")})
+    assert response.status_code == 202
+    ingest = response.json()["job"]["id"]
+    done = wait_for(lambda: Job.objects.filter(pk=ingest, status__in=["succeeded", "failed"]).first(), 60, "ingest")
+    assert done.status == "succeeded", done.error
+    assert done.worker.split(":")[0]  # the row names the worker that ran it
+    profile = wait_for(lambda: Job.objects.filter(kind="profile", status__in=["succeeded", "failed"]).first(), 60, "profile")
+    assert profile.status == "succeeded", profile.error + worker.log.read_text()
+    body = api("alice", "get", f"/api/v1/versions/{done.result['version']}").json()
+    assert body["row_count"] == 418
+    assert {c["name"]: c["type"] for c in body["schema"]}["sex"] == "category"
+    assert body["profile"]["columns"][0]["name"] == "mrn"
+    polled = api("alice", "get", f"/api/v1/jobs/{profile.pk}").json()
+    assert polled["status"] == "succeeded" and polled["progress"] == 100
+
+
+def _kill_mid_job(start_worker, workspace, users, name: str) -> Job:
+    victim = start_worker(name)
+    job = create_job(kind="diagnostic", user=users["alice"], workspace=workspace, params={"seconds": 4})
+    wait_for(lambda: Job.objects.filter(pk=job.pk, status="running", progress__gt=0).exists(), 30, "the job to start")
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=10)
+    job.refresh_from_db()
+    assert job.status == "running"  # nobody told the database
+    return job
+
+
+def test_a_job_whose_worker_is_killed_is_requeued_and_finishes(start_worker, workspace, users):
+    job = _kill_mid_job(start_worker, workspace, users, "victim1")
+    start_worker("survivor1", beat=True)  # its beat runs the sweeper every second
+    seen = set()
+
+    def finished():
+        row = Job.objects.get(pk=job.pk)
+        seen.add(row.message)
+        return row if row.status == "succeeded" else None
+
+    row = wait_for(finished, 60, "the requeued job to finish")
+    assert row.attempts == 2
+    assert any("stopped responding" in message and "requeued" in message for message in seen), seen
+
+
+def test_a_job_whose_worker_is_killed_fails_with_a_message_after_its_last_attempt(start_worker, workspace, users):
+    with override_settings(JOB_MAX_ATTEMPTS=1):
+        job = _kill_mid_job(start_worker, workspace, users, "victim2")
+    started = time.monotonic()
+    start_worker("survivor2", beat=True)
+    row = wait_for(lambda: Job.objects.filter(pk=job.pk, status="failed").first(), 30, "the job to be marked failed")
+    assert "stopped responding" in row.error
+    assert time.monotonic() - started < 30
