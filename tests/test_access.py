@@ -21,7 +21,13 @@ def version(uploaded):
 def synthetic(version):
     """A SYNTHETIC version of the same dataset (made by hand here; the synthesis stage makes real ones)."""
     return Version.objects.create(
-        dataset=version.dataset, number=2, tier=Tier.SYNTHETIC, parent=version, made_by={"kind": "test"}, file=version.file, schema=version.schema
+        dataset=version.dataset,
+        number=2,
+        tier=Tier.SYNTHETIC,
+        parent=version,
+        made_by={"kind": "test"},
+        file=version.file,
+        schema=version.schema,
     )
 
 
@@ -104,7 +110,13 @@ def test_the_owner_can_download_raw(api, version):
 
 
 def test_an_owner_can_grant_raw_access(api, version):
-    api("alice", "post", f"/api/v1/workspaces/{version.dataset.workspace_id}/members", data={"username": "bob", "role": "analyst", "can_read_raw": True}, content_type="application/json")
+    api(
+        "alice",
+        "post",
+        f"/api/v1/workspaces/{version.dataset.workspace_id}/members",
+        data={"username": "bob", "role": "analyst", "can_read_raw": True},
+        content_type="application/json",
+    )
     assert api("bob", "get", f"/api/v1/versions/{version.pk}/download?format=csv").status_code == 200
 
 

@@ -32,7 +32,12 @@ BAD_FILES = {
     "empty": ("empty.csv", b"", "text/csv", "empty"),
     "binary garbage": ("data.csv", os.urandom(4096) + b"\0\0\0", "text/csv", "binary"),
     "ragged rows": ("ragged.csv", ragged_csv(), "text/csv", "fields but the header has 3"),
-    "10,000 columns": ("wide.csv", (",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("1" * 10_000)).encode(), "text/csv", "10,000 columns"),
+    "10,000 columns": (
+        "wide.csv",
+        (",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("1" * 10_000)).encode(),
+        "text/csv",
+        "10,000 columns",
+    ),
     "zip bomb": ("bomb.xlsx", zip_bomb(), "application/octet-stream", "ZIP bomb"),
     "path traversal": ("../../../../etc/cron.d/evil.csv", b"a,b\n1,2\n", "text/csv", None),
     "wrong content type": ("photo.csv", b"a,b\n1,2\n", "image/png", "image/png"),

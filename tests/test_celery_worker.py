@@ -44,7 +44,24 @@ def start_worker(real_broker, tmp_path):
 
     def start(name: str, *, beat: bool = False) -> subprocess.Popen:
         log = tmp_path / f"{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-Q", "cpu,gpu", "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "-Q",
+            "cpu,gpu",
+            "-c",
+            "1",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ]
         if beat:
             command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
         env = subprocess_env(
@@ -90,7 +107,9 @@ def test_an_upload_is_ingested_and_profiled_by_a_real_worker(start_worker, api, 
 
     worker = start_worker("w1")
     csv = demo_table().to_csv(index=False).encode()
-    response = api("alice", "post", f"/api/v1/workspaces/{workspace.pk}/datasets", data={"file": SimpleUploadedFile("demo.csv", csv, "text/csv")})
+    response = api(
+        "alice", "post", f"/api/v1/workspaces/{workspace.pk}/datasets", data={"file": SimpleUploadedFile("demo.csv", csv, "text/csv")}
+    )
     assert response.status_code == 202
     ingest = response.json()["job"]["id"]
     done = wait_for(lambda: Job.objects.filter(pk=ingest, status__in=["succeeded", "failed"]).first(), 60, "ingest")

@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-DANGEROUS = ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "plain"]
+DANGEROUS = ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "plain"]
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def test_csv_download_neutralises_formulas(api, version):
     assert response["Content-Disposition"].startswith("attachment;")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     labels = [row[0] for row in rows[1:7]]
-    assert labels == ["'=HYPERLINK(\"http://x\")", "'+1+2", "'-2+3", "'@SUM(A1)", "'\tcmd", "plain"]
+    assert labels == ['\'=HYPERLINK("http://x")', "'+1+2", "'-2+3", "'@SUM(A1)", "'\tcmd", "plain"]
     assert rows[1][1] == "-1.5"  # numbers are numbers, not text
 
 

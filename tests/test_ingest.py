@@ -46,7 +46,9 @@ def test_it_reads_semicolon_latin1_csv(uploaded):
     rows = ["Nom;Âge;Poids;Ville;Entrée;Remarque"]
     for i in range(60):
         city = ["Zürich", "Genève", "Besançon"][i % 3]
-        rows.append(f"Zoë {i};{30 + i % 40};{60 + i % 25},5;{city};{1 + i % 28:02d}/0{1 + i % 9}/2020;Élève très fatigué après la séance numéro {i}")
+        rows.append(
+            f"Zoë {i};{30 + i % 40};{60 + i % 25},5;{city};{1 + i % 28:02d}/0{1 + i % 9}/2020;Élève très fatigué après la séance numéro {i}"
+        )
     content = "\n".join(rows).encode("latin-1")
     version = uploaded(content, filename="patients.csv", content_type="text/csv")
     assert version.made_by["delimiter"] == ";"

@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate
 from django.http import JsonResponse
 
 from workbench.accounts import actions
-from workbench.accounts.access import get_workspace_for_user, workspaces_for
+from workbench.accounts.access import get_workspace_for_user
 from workbench.accounts.models import ApiToken, Membership
 from workbench.audit.actions import record_event
 from workbench.http import BadRequest, api, error, json_body
@@ -27,7 +27,9 @@ def _workspace_json(workspace, membership) -> dict:
 def workspaces(request):
     if request.method == "POST":
         body = json_body(request)
-        workspace = actions.create_workspace(user=request.user, name=str(body.get("name", "")), description=str(body.get("description", "")))
+        workspace = actions.create_workspace(
+            user=request.user, name=str(body.get("name", "")), description=str(body.get("description", ""))
+        )
         return JsonResponse(_workspace_json(workspace, workspace.memberships.get(user=request.user)), status=201)
     memberships = Membership.objects.filter(user=request.user).select_related("workspace")
     return JsonResponse({"workspaces": [_workspace_json(m.workspace, m) for m in memberships]})
@@ -61,6 +63,3 @@ def members(request, workspace_id: int):
         {"members": [{"username": m.user.username, "role": m.role, "can_read_raw": m.can_read_raw} for m in rows]},
         status=201 if request.method == "POST" else 200,
     )
-
-
-__all__ = ["token", "workspaces", "workspace", "members", "workspaces_for"]

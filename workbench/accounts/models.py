@@ -62,6 +62,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"API token of {self.user} ({self.created_at:%Y-%m-%d})"
+
     @classmethod
     def issue(cls, user) -> tuple["ApiToken", str]:
         raw = "wb_" + secrets.token_urlsafe(32)

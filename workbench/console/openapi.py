@@ -36,13 +36,21 @@ SCHEMA = {
     "paths": {
         "/api/v1/auth/token": {
             "post": dict(
-                _op("Exchange a username and password for a bearer token", body=_json_body({"username": {"type": "string"}, "password": {"type": "string"}}, ["username", "password"]), ok="201"),
+                _op(
+                    "Exchange a username and password for a bearer token",
+                    body=_json_body({"username": {"type": "string"}, "password": {"type": "string"}}, ["username", "password"]),
+                    ok="201",
+                ),
                 security=[],
             )
         },
         "/api/v1/workspaces": {
             "get": _op("Workspaces you are a member of, with your role"),
-            "post": _op("Create a workspace (needs the data-owner permission)", body=_json_body({"name": {"type": "string"}, "description": {"type": "string"}}, ["name"]), ok="201"),
+            "post": _op(
+                "Create a workspace (needs the data-owner permission)",
+                body=_json_body({"name": {"type": "string"}, "description": {"type": "string"}}, ["name"]),
+                ok="201",
+            ),
         },
         "/api/v1/workspaces/{workspace_id}": {"get": _op("One workspace", params=["workspace_id"])},
         "/api/v1/workspaces/{workspace_id}/members": {
@@ -50,7 +58,10 @@ SCHEMA = {
             "post": _op(
                 "Add a member or change their role (owners only)",
                 params=["workspace_id"],
-                body=_json_body({"username": {"type": "string"}, "role": {"enum": ["owner", "analyst", "viewer"]}, "can_read_raw": {"type": "boolean"}}, ["username", "role"]),
+                body=_json_body(
+                    {"username": {"type": "string"}, "role": {"enum": ["owner", "analyst", "viewer"]}, "can_read_raw": {"type": "boolean"}},
+                    ["username", "role"],
+                ),
                 ok="201",
             ),
             "delete": _op("Remove a member (owners only)", params=["workspace_id"], query={"username": {"type": "string"}}),
@@ -60,17 +71,33 @@ SCHEMA = {
             "post": _op(
                 "Upload a file (CSV/TSV, XLSX, Parquet, JSON Lines) as a new dataset; answers with the ingest job",
                 params=["workspace_id"],
-                body={"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"}}, "required": ["file"]}}},
+                body={
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"}},
+                            "required": ["file"],
+                        }
+                    }
+                },
                 ok="202",
             ),
         },
         "/api/v1/datasets/{dataset_id}": {"get": _op("A dataset, its policy and versions", params=["dataset_id"])},
         "/api/v1/versions/{version_id}": {"get": _op("A version: tier, lineage, schema and profile", params=["version_id"])},
         "/api/v1/versions/{version_id}/preview": {
-            "get": _op("A page of rows", params=["version_id"], query={"page": {"type": "integer", "minimum": 1}, "page_size": {"type": "integer", "maximum": 500}})
+            "get": _op(
+                "A page of rows",
+                params=["version_id"],
+                query={"page": {"type": "integer", "minimum": 1}, "page_size": {"type": "integer", "maximum": 500}},
+            )
         },
         "/api/v1/versions/{version_id}/download": {
-            "get": _op("Download as CSV, XLSX or Parquet (formulas neutralised in CSV/XLSX)", params=["version_id"], query={"format": {"enum": ["csv", "xlsx", "parquet"]}})
+            "get": _op(
+                "Download as CSV, XLSX or Parquet (formulas neutralised in CSV/XLSX)",
+                params=["version_id"],
+                query={"format": {"enum": ["csv", "xlsx", "parquet"]}},
+            )
         },
         "/api/v1/jobs/{job_id}": {"get": _op("Status and progress of a background job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/cancel": {"post": _op("Cancel a queued or running job", params=["job_id"])},

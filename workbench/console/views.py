@@ -26,7 +26,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def create_workspace(request: HttpRequest) -> HttpResponse:
     try:
-        workspace = actions.create_workspace(user=request.user, name=request.POST.get("name", ""), description=request.POST.get("description", ""))
+        workspace = actions.create_workspace(
+            user=request.user, name=request.POST.get("name", ""), description=request.POST.get("description", "")
+        )
     except (PermissionDenied, ValidationError) as problem:
         messages.error(request, " ".join(getattr(problem, "messages", [str(problem)])))
         return redirect("home")

@@ -143,7 +143,14 @@ def preview(version: Version, *, page: int, page_size: int) -> dict:
         parquet = pq.ParquetFile(src)
         table = _slice_rows(parquet, start, page_size)
     rows = [[_display(value) for value in row.values()] for row in table.to_pylist()]
-    return {"columns": table.schema.names, "rows": rows, "page": page, "pages": pages, "page_size": page_size, "total_rows": version.row_count}
+    return {
+        "columns": table.schema.names,
+        "rows": rows,
+        "page": page,
+        "pages": pages,
+        "page_size": page_size,
+        "total_rows": version.row_count,
+    }
 
 
 def _slice_rows(parquet: pq.ParquetFile, start: int, count: int) -> pa.Table:
@@ -198,7 +205,9 @@ def export_xlsx(version: Version, target: io.BufferedIOBase) -> None:
     import openpyxl
 
     if version.row_count > XLSX_MAX_ROWS:
-        raise JobError(f"XLSX holds at most {XLSX_MAX_ROWS:,} rows; this version has {version.row_count:,}. Download CSV or Parquet instead.")
+        raise JobError(
+            f"XLSX holds at most {XLSX_MAX_ROWS:,} rows; this version has {version.row_count:,}. Download CSV or Parquet instead."
+        )
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("data")
     with open_version(version) as src:

@@ -21,7 +21,13 @@ def download_response(request, version):
         raise BadRequest("format must be csv, xlsx or parquet.")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", version.dataset.name)[:80] or "dataset"
     filename = f"{stem}-v{version.number}-{version.tier.lower()}.{fmt}"
-    record_event(actor=request.user, action="version.download", obj=version, workspace_id=version.dataset.workspace_id, details={"format": fmt, "tier": version.tier})
+    record_event(
+        actor=request.user,
+        action="version.download",
+        obj=version,
+        workspace_id=version.dataset.workspace_id,
+        details={"format": fmt, "tier": version.tier},
+    )
     if fmt == "xlsx":
         spool = io.BytesIO()  # in memory: a temporary file would put plaintext on disk
         actions.export_xlsx(version, spool)

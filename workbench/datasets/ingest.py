@@ -40,7 +40,14 @@ ACCEPTED_CONTENT_TYPES = {
     "csv": {"text/csv", "text/plain", "text/tab-separated-values", "application/csv", "application/vnd.ms-excel", "text/x-csv"},
     "xlsx": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip", "application/x-zip-compressed"},
     "parquet": {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet"},
-    "jsonl": {"application/jsonl", "application/x-ndjson", "application/json", "application/jsonlines", "text/plain", "application/x-jsonlines"},
+    "jsonl": {
+        "application/jsonl",
+        "application/x-ndjson",
+        "application/json",
+        "application/jsonlines",
+        "text/plain",
+        "application/x-jsonlines",
+    },
 }
 GENERIC_CONTENT_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 SAMPLE_BYTES = 1024 * 1024
@@ -347,7 +354,7 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
 
 
 def _quoted_newlines(text: str, delimiter: str) -> bool:
-    return bool(re.search(r'"[^"' + re.escape(delimiter) + r']*\n', text))
+    return bool(re.search(r'"[^"' + re.escape(delimiter) + r"]*\n", text))
 
 
 def _apply_dates(batch: pa.RecordBatch, date_formats: dict[str, str], overrides: dict) -> pa.RecordBatch:
@@ -383,7 +390,9 @@ def _raise_csv_problem(error: pa.ArrowInvalid, names, types, state, bad_row) -> 
         where = f"Row {bad_row['number']:,}" if bad_row.get("number") else "A row"
         expected = bad_row.get("expected", len(names))
         actual = bad_row.get("actual", "a different number of")
-        raise IngestError(f"{where} has {actual} fields but the header has {expected}; every row must have the same number of fields.") from None
+        raise IngestError(
+            f"{where} has {actual} fields but the header has {expected}; every row must have the same number of fields."
+        ) from None
     if "UTF8" in message or "decode" in message.lower():
         raise IngestError("The file's text encoding could not be recognised; save it as UTF-8.") from None
     if "straddling" in message or "block size" in message.lower():

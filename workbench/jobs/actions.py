@@ -152,7 +152,9 @@ def sweep_stale_jobs(*, now=None) -> dict:
         last = timezone.localtime(job.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S %Z")
         with transaction.atomic():
             if job.retryable and job.attempts < job.max_attempts:
-                message = f"The worker stopped responding (last heartbeat {last}); requeued as attempt {job.attempts + 1} of {job.max_attempts}."
+                message = (
+                    f"The worker stopped responding (last heartbeat {last}); requeued as attempt {job.attempts + 1} of {job.max_attempts}."
+                )
                 if _requeue(job, message=message, only_if_status=JobStatus.RUNNING):
                     counts["requeued"] += 1
                     logger.warning("job %s requeued after its worker stopped responding", job.pk)
@@ -169,7 +171,9 @@ def sweep_stale_jobs(*, now=None) -> dict:
                 logger.warning("job %s failed: its worker stopped responding", job.pk)
     resend_before = now - timedelta(seconds=settings.JOB_REQUEUE_QUEUED_SECONDS)
     for job in Job.objects.filter(status=JobStatus.QUEUED, queued_at__lt=resend_before):
-        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(queued_at=now, message="Re-sent to the queue (no worker had picked it up)")
+        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+            queued_at=now, message="Re-sent to the queue (no worker had picked it up)"
+        )
         send_job(job.pk)
         counts["resent"] += 1
     return counts

