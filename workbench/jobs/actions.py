@@ -20,6 +20,10 @@ TASKS = {
 }
 
 
+def _with_event(job: Job, text: str) -> list:
+    return [*job.events, {"at": timezone.now().isoformat(), "event": text}][-50:]
+
+
 class JobCancelled(Exception):
     """Raised inside a running job when its owner asked to cancel it."""
 
@@ -105,7 +109,9 @@ def cancel_job(*, job: Job, user) -> Job:
             Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
                 status=JobStatus.CANCELLED, cancel_requested=True, message="Cancelled before it started", finished_at=timezone.now()
             )
-        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True, message="Cancelling…")
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            cancel_requested=True, message="Cancelling…", events=_with_event(job, f"Cancel asked by {user.username}")
+        )
         record_event(actor=user, action="job.cancel", obj=job, workspace_id=job.workspace_id)
     job.refresh_from_db()
     return job
@@ -115,7 +121,7 @@ def retry_job(*, job: Job, user) -> Job:
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or not job.retryable:
         raise JobError("Only a failed or cancelled job whose input is still there can be retried.")
     with transaction.atomic():
-        _requeue(job, message="Retried; waiting for a worker")
+        _requeue(job, message=f"Retried by {user.username}; waiting for a worker")
         record_event(actor=user, action="job.retry", obj=job, workspace_id=job.workspace_id)
     job.refresh_from_db()
     return job
@@ -127,6 +133,7 @@ def _requeue(job: Job, *, message: str, only_if_status: str | None = None) -> bo
         rows = rows.filter(status=only_if_status, heartbeat_at=job.heartbeat_at)
     updated = rows.update(
         status=JobStatus.QUEUED,
+        events=_with_event(job, message),
         attempts=job.attempts + 1,
         progress=0,
         error="",
@@ -164,7 +171,7 @@ def sweep_stale_jobs(*, now=None) -> dict:
                 f"after {job.attempts} attempt(s), so the job was marked failed. Retry it once a worker is running."
             )
             updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
-                status=JobStatus.FAILED, error=error, message="Worker lost", finished_at=now
+                status=JobStatus.FAILED, error=error, message="Worker lost", finished_at=now, events=_with_event(job, error)
             )
             counts["failed"] += updated
             if updated:

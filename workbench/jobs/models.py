@@ -39,6 +39,7 @@ class Job(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=2)
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    events = models.JSONField(default=list, blank=True, help_text="Notable events: requeues, failures, retries, cancels.")
 
     class Meta:
         ordering = ["-id"]
@@ -74,6 +75,7 @@ class Job(models.Model):
             "dataset": self.dataset_id,
             "version": self.version_id,
             "result": self.result,
+            "events": self.events,
             "created_at": self.created_at.isoformat(),
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
