@@ -116,8 +116,7 @@ def start_profile(*, version: Version, user):
 
 
 def profile_version(*, version: Version, progress: Progress) -> dict:
-    with open_version(version) as src:
-        profile = profile_parquet(src, progress=progress)
+    profile = profile_parquet(lambda: open_version(version), progress=progress)
     key = unwrap_key(version.dataset.wrapped_key)
     relative = version.file.replace(".parquet.enc", ".profile.json.enc")
     with EncryptedWriter(data_path(relative), key) as out:
@@ -140,7 +139,7 @@ def preview(version: Version, *, page: int, page_size: int) -> dict:
     page = max(1, min(page, pages))
     start = (page - 1) * page_size
     with open_version(version) as src:
-        parquet = pq.ParquetFile(src)
+        parquet = pq.ParquetFile(src, pre_buffer=False)
         table = _slice_rows(parquet, start, page_size)
     rows = [[_display(value) for value in row.values()] for row in table.to_pylist()]
     return {
@@ -189,7 +188,7 @@ def neutralise_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def export_csv(version: Version) -> Iterator[bytes]:
     with open_version(version) as src:
-        parquet = pq.ParquetFile(src)
+        parquet = pq.ParquetFile(src, pre_buffer=False)
         header = True
         for batch in parquet.iter_batches(batch_size=65536):
             buffer = io.BytesIO()
@@ -211,7 +210,7 @@ def export_xlsx(version: Version, target: io.BufferedIOBase) -> None:
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("data")
     with open_version(version) as src:
-        parquet = pq.ParquetFile(src)
+        parquet = pq.ParquetFile(src, pre_buffer=False)
         sheet.append(parquet.schema_arrow.names)
         for batch in parquet.iter_batches(batch_size=65536):
             for row in neutralise_formulas(batch).to_pylist():

@@ -47,6 +47,7 @@ def version(request, version_id: int):
     version, _ = get_version_for_user(request.user, version_id)
     body = version.as_json()
     body["profile"] = actions.read_profile(version)
+    body["jobs"] = [job.as_json() for job in version.jobs.all()[:20]]
     return JsonResponse(body)
 
 

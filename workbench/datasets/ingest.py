@@ -164,6 +164,7 @@ def _write_stream(
     out_factory: Callable[[], BinaryIO],
     limits: Limits,
     progress: Progress,
+    use_dictionary: bool | list[str] = True,
 ) -> tuple[int, pa.Schema]:
     overrides: dict[str, pa.DataType] = {}
     for _ in range(limits.max_columns * 3 + 3):
@@ -177,8 +178,8 @@ def _write_stream(
                     raise IngestError(f"The table has more than {limits.max_rows:,} rows, the limit.")
                 _check_cell_length(batch, limits.max_cell_chars)
                 if writer is None:
-                    writer = pq.ParquetWriter(out, batch.schema, compression="snappy")
-                writer.write_batch(batch)
+                    writer = pq.ParquetWriter(out, batch.schema, compression="snappy", use_dictionary=use_dictionary)
+                writer.write(batch)
             if writer is None:
                 raise IngestError("The file has a header but no data rows.")
             writer.close()
@@ -196,9 +197,11 @@ def _write_stream(
     raise IngestError("The column types could not be settled.")
 
 
-def _check_cell_length(batch: pa.RecordBatch, max_chars: int) -> None:
+def _check_cell_length(batch: pa.RecordBatch | pa.Table, max_chars: int) -> None:
     for name, column in zip(batch.schema.names, batch.columns):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if (pc.max(pc.binary_length(column)).as_py() or 0) <= max_chars:
+                continue  # bytes bound characters: the exact count is needed only near the limit
             longest = pc.max(pc.utf8_length(column)).as_py()
             if longest is not None and longest > max_chars:
                 raise IngestError(f"Column '{name}' holds a cell of {longest:,} characters; the limit is {max_chars:,}.")
@@ -284,7 +287,7 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
     if encoding == "utf-8-sig" and header_row:
         header_row[0] = header_row[0].lstrip("\ufeff")
     names = clean_column_names(header_row, limits.max_columns)
-    sample_types, date_formats = _csv_sample_types(head, names, delimiter, encoding, limits)
+    sample_types, date_formats, dictionary_columns = _csv_sample_types(head, names, delimiter, encoding, limits)
     state = {"encoding": encoding, "newlines_in_values": _quoted_newlines(text, delimiter)}
     bad_row: dict = {}
 
@@ -292,32 +295,34 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
         bad_row.update(expected=row.expected_columns, actual=row.actual_columns, number=row.number)
         return "error"
 
-    def make_batches(overrides: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
-        src.seek(0)
+    def on_invalid_row_at(first_line: int):
+        def handler(row) -> str:
+            number = row.number + first_line - 1 if row.number else None
+            bad_row.update(expected=row.expected_columns, actual=row.actual_columns, number=number)
+            return "error"
+
+        return handler
+
+    def make_batches(overrides: dict[str, pa.DataType]) -> Iterator[pa.Table | pa.RecordBatch]:
         types = {name: overrides.get(name, sample_types[name]) for name in names}
         parse_types = {name: (pa.string() if name in date_formats and name not in overrides else t) for name, t in types.items()}
-        options = dict(
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, encoding=state["encoding"], column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=state["newlines_in_values"], invalid_row_handler=on_invalid_row
-            ),
-            convert_options=pacsv.ConvertOptions(column_types=parse_types, strings_can_be_null=True, quoted_strings_can_be_null=True),
-        )
+        convert = pacsv.ConvertOptions(column_types=parse_types, strings_can_be_null=True, quoted_strings_can_be_null=True)
+        parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=state["newlines_in_values"], invalid_row_handler=on_invalid_row)
+        # Rows that may hold quoted line breaks, and UTF-16, need one sequential reader; other files are cut
+        # at line ends and parsed in parallel, which is what keeps ingest as fast as a plain read.
+        sequential = state["newlines_in_values"] or state["encoding"] == "utf-16"
+        if sequential:
+            pieces = _csv_sequential(src, names, state["encoding"], parse, convert)
+        else:
+            pieces = _csv_parallel(src, names, state["encoding"], delimiter, convert, on_invalid_row_at)
         try:
-            reader = pacsv.open_csv(src, **options)
+            for piece in pieces:
+                yield _apply_dates(piece, date_formats, overrides)
+                progress(min(99.0, 100.0 * src.tell() / max(size, 1)), f"Reading rows ({src.tell() / 1e6:,.0f} of {size / 1e6:,.0f} MB)")
         except pa.ArrowInvalid as error:
             _raise_csv_problem(error, names, types, state, bad_row)
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except pa.ArrowInvalid as error:
-                _raise_csv_problem(error, names, types, state, bad_row)
-            yield _apply_dates(batch, date_formats, overrides)
-            progress(min(99.0, 100.0 * src.tell() / max(size, 1)), f"Reading rows ({src.tell() / 1e6:,.0f} of {size / 1e6:,.0f} MB)")
 
-    rows, schema = _write_stream(make_batches, out_factory=out_factory, limits=limits, progress=progress)
+    rows, schema = _write_stream(make_batches, out_factory=out_factory, limits=limits, progress=progress, use_dictionary=dictionary_columns)
     details = {"encoding": state["encoding"], "delimiter": delimiter}
     return IngestResult(format="csv", row_count=rows, columns=describe_schema(schema), details=details)
 
@@ -337,10 +342,12 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
         )
     except pa.ArrowInvalid:
         raise IngestError("The start of the file could not be read as a delimited table.") from None
-    types, date_formats = {}, {}
+    types, date_formats, dictionary = {}, {}, []
     for name in names:
         arrow_type = typed.schema.field(name).type
         raw = strings.column(name)
+        if pc.count_distinct(raw).as_py() <= max(1, strings.num_rows // 2):
+            dictionary.append(name)  # few distinct values: dictionary encoding pays; for unique text it only costs
         if pa.types.is_null(arrow_type):
             arrow_type = pa.string()
         if pa.types.is_integer(arrow_type) and pc.any(pc.match_substring_regex(raw, r"^\s*[+-]?0\d")).as_py():
@@ -350,7 +357,59 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
             if fmt:
                 date_formats[name] = fmt
         types[name] = arrow_type
-    return types, date_formats
+    return types, date_formats, dictionary
+
+
+PIECE_BYTES = 8 * 1024 * 1024
+MAX_ROW_BYTES = 16 * 1024 * 1024
+
+
+def _csv_sequential(src, names, encoding, parse, convert) -> Iterator[pa.RecordBatch]:
+    src.seek(0)
+    read = pacsv.ReadOptions(block_size=BLOCK_BYTES, encoding=encoding, column_names=names, skip_rows=1)
+    yield from pacsv.open_csv(src, read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _csv_parallel(src, names, encoding, delimiter, convert, handler_from_line) -> Iterator[pa.Table]:
+    """Cut the file at line ends into pieces and parse two at a time, yielding tables in file order."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def pieces() -> Iterator[tuple[int, bytes]]:
+        src.seek(0)
+        src.readline()  # the header, already parsed
+        line, rest = 2, b""
+        while True:
+            data = src.read(PIECE_BYTES)
+            buffer = rest + data
+            if data:
+                cut = buffer.rfind(b"\n") + 1
+                if cut == 0:
+                    if len(buffer) > MAX_ROW_BYTES:
+                        raise IngestError(f"A single row is larger than {MAX_ROW_BYTES // 2**20} MB; the file does not look like a table.")
+                    rest = buffer
+                    continue
+                buffer, rest = buffer[:cut], buffer[cut:]
+            else:
+                rest = b""
+            if not buffer.strip():
+                return
+            yield line, buffer
+            line += buffer.count(b"\n")
+
+    def parse_piece(first_line: int, buffer: bytes) -> pa.Table:
+        read = pacsv.ReadOptions(block_size=2 * 1024 * 1024, encoding=encoding, column_names=names, use_threads=False)
+        parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler_from_line(first_line))
+        return pacsv.read_csv(io.BytesIO(buffer), read_options=read, parse_options=parse, convert_options=convert)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="csv") as pool:
+        pending = deque()
+        for first_line, buffer in pieces():
+            pending.append(pool.submit(parse_piece, first_line, buffer))
+            if len(pending) >= 3:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _quoted_newlines(text: str, delimiter: str) -> bool:
@@ -370,7 +429,7 @@ def _apply_dates(batch: pa.RecordBatch, date_formats: dict[str, str], overrides:
             except pa.ArrowInvalid:
                 raise _Widen(name, pa.string()) from None
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return type(batch).from_arrays(columns, names=batch.schema.names)
 
 
 def _raise_csv_problem(error: pa.ArrowInvalid, names, types, state, bad_row) -> None:
@@ -454,7 +513,7 @@ def read_jsonl(src: BinaryIO, *, size: int, out_factory, limits: Limits, progres
 
 def read_parquet(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress: Progress) -> IngestResult:
     try:
-        parquet = pq.ParquetFile(src)
+        parquet = pq.ParquetFile(src, pre_buffer=False)
     except (pa.ArrowInvalid, OSError):
         raise IngestError("This is not a valid Parquet file.") from None
     schema = parquet.schema_arrow

@@ -27,8 +27,7 @@ class Command(BaseCommand):
                 result = ingest_stream(src, filename=path.name, size=path.stat().st_size, out_factory=lambda: open(parquet, "wb"))
             except IngestError as error:
                 raise CommandError(str(error)) from None
-            with open(parquet, "rb") as table:
-                profile = profile_parquet(table)
+            profile = profile_parquet(lambda: open(parquet, "rb"))
         profile["source"] = {"file": path.name, "format": result.format, **result.details}
         if not charts:
             for column in profile["columns"]:
