@@ -31,7 +31,11 @@ def git_revision() -> str:
 def write_section(name: str, body: str) -> None:
     """Replace (or add) the section `## name` of BENCHMARKS.md."""
     path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here comes from a script in `benchmarks/`; rerun it to check.\n"
+    text = (
+        path.read_text()
+        if path.exists()
+        else "# Benchmarks\n\nEvery figure here comes from a script in `benchmarks/`; rerun it to check.\n"
+    )
     header = f"## {name}"
     stamp = f"_Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit {git_revision()} on {machine()}._\n"
     section = f"{header}\n\n{stamp}\n{body.strip()}\n"

@@ -61,14 +61,32 @@ def make_csv(path: Path, target_bytes: int) -> int:
             chunk["id"] = np.arange(rows, rows + n)
             chunk["mrn"] = "MRN" + pd.Series(np.arange(rows, rows + n)).astype(str).str.zfill(9)
             chunk["patient_name"] = given + " " + family
-            chunk["phone"] = pd.Series(rng.integers(200, 999, n)).astype(str) + "-" + pd.Series(rng.integers(100, 999, n)).astype(str) + "-" + pd.Series(rng.integers(1000, 9999, n)).astype(str)
+            chunk["phone"] = (
+                pd.Series(rng.integers(200, 999, n)).astype(str)
+                + "-"
+                + pd.Series(rng.integers(100, 999, n)).astype(str)
+                + "-"
+                + pd.Series(rng.integers(1000, 9999, n)).astype(str)
+            )
             chunk["email"] = given.str.lower() + "." + family.str.lower() + pd.Series(rng.integers(1, 999, n)).astype(str) + "@example.org"
-            chunk["address"] = pd.Series(rng.integers(1, 9999, n)).astype(str) + " " + pd.Series(rng.choice(streets, n)) + ", " + pd.Series(rng.choice(cities, n))
+            chunk["address"] = (
+                pd.Series(rng.integers(1, 9999, n)).astype(str)
+                + " "
+                + pd.Series(rng.choice(streets, n))
+                + ", "
+                + pd.Series(rng.choice(cities, n))
+            )
             days = pd.Series(pd.to_datetime("1940-01-01") + pd.to_timedelta(rng.integers(0, 20000, n), unit="D"))
             chunk["date_of_birth"] = days.dt.strftime("%Y-%m-%d")
             chunk["clinical_notes"] = (
-                chunk["patient_name"] + " seen on " + days.dt.strftime("%d %B") + " 2024; bilirubin " + chunk["bili"].astype(str)
-                + " mg/dL. Call back on " + chunk["phone"] + "."
+                chunk["patient_name"]
+                + " seen on "
+                + days.dt.strftime("%d %B")
+                + " 2024; bilirubin "
+                + chunk["bili"].astype(str)
+                + " mg/dL. Call back on "
+                + chunk["phone"]
+                + "."
             )
             for column in numeric:
                 chunk[column] = (chunk[column] * rng.normal(1, 0.05, n)).round(3)
@@ -137,7 +155,9 @@ def start_workbench(data_dir: Path, port: int) -> subprocess.Popen:
     subprocess.run(manage + ["migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(manage + ["create_owner", "bench", "--password", PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True)
     log = open(data_dir / "serve.log", "w")
-    process = subprocess.Popen(manage + ["serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        manage + ["serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     for _ in range(240):
         try:
             call(port, "GET", "/api/v1/openapi.json")
@@ -236,15 +256,15 @@ in the same run, in its own process.
 
 | | value |
 |---|---|
-| CSV | {size / 1e9:.2f} GB, {results['rows']:,} rows × {results['columns']} columns (demo clinical table resampled, with names, notes, dates) |
-| `pandas.read_csv` (peer) | {results['pandas_read_csv_s']} s, peak memory {results['pandas_peak_mb']:,} MB |
-| upload over HTTP (stream + encrypt to staging) | {results['upload_s']} s |
-| ingest job: decrypt staging, parse, infer types, write Parquet, encrypt | {results['ingest_s']} s |
-| **ingest ÷ pandas.read_csv** | **{results['ingest_over_pandas']}** (goal ≤ 1.0) |
-| profile job (all columns, histograms, duplicates) | {results['profile_s']} s |
-| **upload to profiled, end to end** | **{results['upload_to_profiled_s']} s** |
-| peak memory, web process | {results['web_peak_mb']:,} MB (goal < 1,024) |
-| peak memory, worker process | {results['worker_peak_mb']:,} MB (goal < 1,024) |
+| CSV | {size / 1e9:.2f} GB, {results["rows"]:,} rows × {results["columns"]} columns (demo clinical table resampled, with names, notes, dates) |
+| `pandas.read_csv` (peer) | {results["pandas_read_csv_s"]} s, peak memory {results["pandas_peak_mb"]:,} MB |
+| upload over HTTP (stream + encrypt to staging) | {results["upload_s"]} s |
+| ingest job: decrypt staging, parse, infer types, write Parquet, encrypt | {results["ingest_s"]} s |
+| **ingest ÷ pandas.read_csv** | **{results["ingest_over_pandas"]}** (goal ≤ 1.0) |
+| profile job (all columns, histograms, duplicates) | {results["profile_s"]} s |
+| **upload to profiled, end to end** | **{results["upload_to_profiled_s"]} s** |
+| peak memory, web process | {results["web_peak_mb"]:,} MB (goal < 1,024) |
+| peak memory, worker process | {results["worker_peak_mb"]:,} MB (goal < 1,024) |
 | stored RAW version (encrypted Parquet) | {stored / 1e6:,.0f} MB |
 """,
         )

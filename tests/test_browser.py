@@ -1,0 +1,82 @@
+"""The pages in headless Chromium, as a person uses them: log in, drop a file, follow the job, see the charts."""
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
+    # itself are still synchronous, so tell Django that is intended.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("WORKBENCH_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def test_a_person_uploads_by_drag_and_drop_and_sees_the_profile(browser, live_server, workspace, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    page = browser.new_page()
+    requested, errors = [], []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button.primary")
+    page.click(f"a[href='/w/{workspace.pk}/']")
+
+    rows = "ward,age,weight\\n" + "".join(f"{'ABC'[i % 3]},{20 + i % 50},{60 + i % 30}.5\\n" for i in range(200))
+    transfer = page.evaluate_handle(
+        f"() => {{ const t = new DataTransfer(); t.items.add(new File([`{rows}`], 'admissions.csv', {{type: 'text/csv'}})); return t; }}"
+    )
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    assert "admissions.csv ready to upload" in page.inner_text("#upload-status")
+    page.click("#upload-form button.primary")
+
+    page.wait_for_url("**/jobs/*/")
+    page.click("text=Open the new version")
+    page.wait_for_selector(".chart .main-svg", timeout=15000)
+    assert page.locator(".chart .main-svg").count() >= 3  # ward bars, age and weight histograms
+    page.wait_for_selector("text=Page 1 of 8")
+    page.click("text=Next ›")
+    page.wait_for_selector("text=Page 2 of 8")
+    assert errors == []
+    assert all(url.startswith(live_server.url) for url in requested), [u for u in requested if not u.startswith(live_server.url)]
+
+
+def test_a_refused_file_is_explained_on_the_page(browser, live_server, workspace, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button.primary")
+    page.goto(f"{live_server.url}/w/{workspace.pk}/")
+    page.set_input_files("#file-input", files=[{"name": "notes.csv", "mimeType": "text/csv", "buffer": b"\x00\x01\x02binary" * 50}])
+    page.click("#upload-form button.primary")
+    page.wait_for_selector("#upload-error")
+    assert "binary file" in page.inner_text("#upload-error")
