@@ -34,22 +34,18 @@ run: install
 	$(BIN)/python manage.py setup_demo
 	$(BIN)/python manage.py serve --port $(PORT)
 
+TEST_ENV = WORKBENCH_DATABASE_URL=$(TEST_DATABASE_URL) WORKBENCH_BROKER_URL=$(TEST_BROKER_URL) \
+	WORKBENCH_DATA_DIR=$(TEST_DATA_DIR) WORKBENCH_SECRET_KEY=test-secret-key-that-is-long-enough-0123456789 \
+	WORKBENCH_MASTER_KEY=$$($(BIN)/python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')
+
 test: install-dev
 	rm -rf $(TEST_DATA_DIR) && mkdir -p $(TEST_DATA_DIR)
-	WORKBENCH_DATABASE_URL=$(TEST_DATABASE_URL) \
-	WORKBENCH_BROKER_URL=$(TEST_BROKER_URL) \
-	WORKBENCH_DATA_DIR=$(TEST_DATA_DIR) \
-	WORKBENCH_SECRET_KEY=test-secret-key-that-is-long-enough-0123456789 \
-	WORKBENCH_MASTER_KEY=$$($(BIN)/python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())') \
-	WORKBENCH_TASKS_EAGER=1 \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python manage.py check --fail-level WARNING >/dev/null
+	$(TEST_ENV) WORKBENCH_TASKS_EAGER=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python manage.py check --fail-level WARNING
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	WORKBENCH_DATA_DIR=$(TEST_DATA_DIR) WORKBENCH_SECRET_KEY=test-secret-key-that-is-long-enough-0123456789 \
-	WORKBENCH_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
-	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
-	$(MAKE) check-compose
+	$(MAKE) --no-print-directory check-compose
 
 check-compose:
 	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && docker-compose -f docker-compose.yml -f docker-compose.gpu-node.yml config -q && echo "docker-compose files are valid"; \

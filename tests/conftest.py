@@ -114,3 +114,19 @@ def uploaded(upload, workspace):
         return Version.objects.get(pk=job.result["version"])
 
     return do
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_database_sessions(django_db_setup, django_db_blocker):
+    """Server threads of the browser tests may still hold a keep-alive request's connection when
+    the session ends; end those sessions so the test database can be dropped."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()

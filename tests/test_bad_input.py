@@ -133,3 +133,17 @@ def test_refused_uploads_leave_no_staged_file(upload, workspace, settings):
             upload("alice", workspace, filename, content, content_type=content_type)
     after = set(staging.glob("*")) if staging.exists() else set()
     assert after == before
+
+
+@pytest.mark.parametrize("case", [c for c in BAD_FILES if c != "path traversal"])
+def test_every_bad_file_is_explained_on_the_page(case, client, users, workspace, django_capture_on_commit_callbacks):
+    filename, content, content_type, expected = BAD_FILES[case]
+    client.force_login(users["alice"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/w/{workspace.pk}/upload", {"file": SimpleUploadedFile(filename, content, content_type=content_type)})
+    if response.status_code == 302:  # refused by the ingest job rather than at once: the job page says why
+        response = client.get(response.url)
+    page = response.content.decode()
+    assert expected.lower() in page.lower().replace("&#x27;", "'"), page[-2000:]
+    assert 'role="alert"' in page
+    assert Version.objects.count() == 0

@@ -18,6 +18,27 @@ FLAGS = [
 ]
 
 
+class _LiveServer:
+    def __init__(self, url: str):
+        self.url = url
+
+
+@pytest.fixture
+def server(transactional_db):
+    """This test's own server thread, stopped (and its database connections closed) when the test ends."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    thread = LiveServerThread("127.0.0.1", StaticFilesHandler)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield _LiveServer(f"http://127.0.0.1:{thread.port}")
+    thread.terminate()
+
+
 @pytest.fixture
 def browser(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
@@ -35,7 +56,7 @@ def browser(monkeypatch):
         browser.close()
 
 
-def test_a_person_uploads_by_drag_and_drop_and_sees_the_profile(browser, live_server, workspace, settings):
+def test_a_person_uploads_by_drag_and_drop_and_sees_the_profile(server, browser, workspace, settings):
     settings.ALLOWED_HOSTS = ["*"]
     page = browser.new_page()
     requested, errors = [], []
@@ -43,7 +64,7 @@ def test_a_person_uploads_by_drag_and_drop_and_sees_the_profile(browser, live_se
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{server.url}/login/")
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "correct-horse-battery")
     page.click("button.primary")
@@ -65,17 +86,17 @@ def test_a_person_uploads_by_drag_and_drop_and_sees_the_profile(browser, live_se
     page.click("text=Next ›")
     page.wait_for_selector("text=Page 2 of 8")
     assert errors == []
-    assert all(url.startswith(live_server.url) for url in requested), [u for u in requested if not u.startswith(live_server.url)]
+    assert all(url.startswith(server.url) for url in requested), [u for u in requested if not u.startswith(server.url)]
 
 
-def test_a_refused_file_is_explained_on_the_page(browser, live_server, workspace, settings):
+def test_a_refused_file_is_explained_on_the_page(server, browser, workspace, settings):
     settings.ALLOWED_HOSTS = ["*"]
     page = browser.new_page()
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{server.url}/login/")
     page.fill("input[name=username]", "bob")
     page.fill("input[name=password]", "correct-horse-battery")
     page.click("button.primary")
-    page.goto(f"{live_server.url}/w/{workspace.pk}/")
+    page.goto(f"{server.url}/w/{workspace.pk}/")
     page.set_input_files("#file-input", files=[{"name": "notes.csv", "mimeType": "text/csv", "buffer": b"\x00\x01\x02binary" * 50}])
     page.click("#upload-form button.primary")
     page.wait_for_selector("#upload-error")

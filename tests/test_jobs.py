@@ -120,3 +120,20 @@ def test_the_job_page_polls_until_the_job_ends(client, users, job):
     fragment = client.get(f"/jobs/{job.pk}/status", headers={"HX-Request": "true"})
     assert "every 1s" not in fragment.content.decode()
     assert fragment["HX-Trigger"] == "job-finished"
+
+
+def test_the_sweeper_removes_staged_uploads_nobody_can_use(settings, job):
+    import os
+    import time
+
+    folder = settings.DATA_DIR / "staging"
+    folder.mkdir(parents=True, exist_ok=True)
+    old, kept, fresh = folder / "old.upload.enc", folder / "kept.upload.enc", folder / "fresh.upload.enc"
+    for path in (old, kept, fresh):
+        path.write_bytes(b"x")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    os.utime(kept, (day_ago, day_ago))
+    Job.objects.filter(pk=job.pk).update(kind="ingest", status="failed", retryable=True, params={"staging": "staging/kept.upload.enc"})
+    assert actions.sweep_stale_jobs()["staged_removed"] == 1
+    assert not old.exists() and kept.exists() and fresh.exists()

@@ -176,6 +176,7 @@ def sweep_stale_jobs(*, now=None) -> dict:
             counts["failed"] += updated
             if updated:
                 logger.warning("job %s failed: its worker stopped responding", job.pk)
+    counts["staged_removed"] = _remove_orphaned_uploads(now)
     resend_before = now - timedelta(seconds=settings.JOB_REQUEUE_QUEUED_SECONDS)
     for job in Job.objects.filter(status=JobStatus.QUEUED, queued_at__lt=resend_before):
         Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
@@ -184,3 +185,27 @@ def sweep_stale_jobs(*, now=None) -> dict:
         send_job(job.pk)
         counts["resent"] += 1
     return counts
+
+
+STAGED_UPLOAD_MAX_AGE = timedelta(hours=24)
+
+
+def _remove_orphaned_uploads(now) -> int:
+    """Delete staged (encrypted) uploads that no job can still use: abandoned requests, finished jobs."""
+    from workbench.datasets.storage import data_path
+
+    folder = data_path("staging")
+    if not folder.exists():
+        return 0
+    in_use = {
+        job.params.get("staging")
+        for job in Job.objects.filter(kind="ingest").exclude(status=JobStatus.SUCCEEDED).only("params")
+        if not (job.status == JobStatus.FAILED and not job.retryable)
+    }
+    removed = 0
+    for path in folder.iterdir():
+        age = now.timestamp() - path.stat().st_mtime
+        if age > STAGED_UPLOAD_MAX_AGE.total_seconds() and f"staging/{path.name}" not in in_use:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
