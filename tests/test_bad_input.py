@@ -147,3 +147,14 @@ def test_every_bad_file_is_explained_on_the_page(case, client, users, workspace,
     assert expected.lower() in page.lower().replace("&#x27;", "'"), page[-2000:]
     assert 'role="alert"' in page
     assert Version.objects.count() == 0
+
+
+def test_uploads_refused_for_access_leave_no_staged_file(upload, workspace, client, users, settings):
+    staging = settings.DATA_DIR / "staging"
+    before = set(staging.glob("*")) if staging.exists() else set()
+    assert upload("vera", workspace, "t.csv", b"a\n1\n")[0].status_code == 403  # viewer
+    assert upload("charlie", workspace, "t.csv", b"a\n1\n")[0].status_code == 404  # outsider
+    anonymous = client.post(f"/w/{workspace.pk}/upload", {"file": SimpleUploadedFile("t.csv", b"a\n1\n")})
+    assert anonymous.status_code == 302
+    after = set(staging.glob("*")) if staging.exists() else set()
+    assert after == before

@@ -54,6 +54,7 @@ def start_upload(*, workspace, user, staged: StagedUpload, name: str = ""):
             },
         )
         record_event(actor=user, action="dataset.upload", obj=job, workspace_id=workspace.pk, details={"bytes": staged.size})
+    staged.claimed = True
     return job
 
 

@@ -20,6 +20,7 @@ class StagedUpload:
     size: int
     path: str
     wrapped_key_b64: str
+    claimed: bool = False  # set once an ingest job owns the file; unclaimed ones are deleted after the request
 
     def close(self) -> None:
         """Django closes uploaded files after the request; the staged file stays for the ingest job."""
@@ -90,3 +91,19 @@ class EncryptingUploadHandler(FileUploadHandler):
 def discard_staged(staged: StagedUpload | None) -> None:
     if staged is not None:
         data_path(staged.path).unlink(missing_ok=True)
+
+
+class DiscardUnclaimedUploadsMiddleware:
+    """Delete staged files of requests that did not hand them to a job: refused, unauthorised or failed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            files = getattr(request, "_files", None)
+            for staged in files.values() if files else ():
+                if isinstance(staged, StagedUpload) and not staged.claimed:
+                    discard_staged(staged)
