@@ -42,7 +42,7 @@ def start_worker(real_broker, tmp_path):
     database = settings.DATABASES["default"]
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{connection.settings_dict['NAME']}"
 
-    def start(name: str, *, beat: bool = False) -> subprocess.Popen:
+    def start(name: str, *, beat: bool = False, queues: str = "cpu,gpu") -> subprocess.Popen:
         log = tmp_path / f"{name}.log"
         command = [
             sys.executable,
@@ -52,7 +52,7 @@ def start_worker(real_broker, tmp_path):
             "tasks",
             "worker",
             "-Q",
-            "cpu,gpu",
+            queues,
             "-c",
             "1",
             "-n",
@@ -152,3 +152,14 @@ def test_a_job_whose_worker_is_killed_fails_with_a_message_after_its_last_attemp
     row = wait_for(lambda: Job.objects.filter(pk=job.pk, status="failed").first(), 30, "the job to be marked failed")
     assert "stopped responding" in row.error
     assert time.monotonic() - started < 30
+
+
+def test_check_workers_reports_who_answers_and_who_does_not(start_worker, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    start_worker("w-check", queues="cpu")
+    call_command("check_workers", "--queues", "cpu", "--timeout", "30")
+    assert "cpu: succeeded on " in capsys.readouterr().out
+    with pytest.raises(CommandError, match="No worker answered on queue\\(s\\) gpu"):
+        call_command("check_workers", "--queues", "gpu", "--timeout", "3")
