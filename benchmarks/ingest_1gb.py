@@ -106,6 +106,45 @@ def pandas_baseline(path: Path) -> dict:
     return json.loads(result.stdout)
 
 
+class _Discard:
+    """A writable sink that keeps nothing: measures parsing and Parquet encoding without disk or encryption."""
+
+    closed = False
+
+    def write(self, data) -> int:
+        return len(data)
+
+    def tell(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def ingest_in_process(path: Path) -> float:
+    """The ingest code alone on the plain file (no upload, staging, encryption or Celery), in its own process."""
+    code = (
+        "import os, sys, time\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'workbench.settings')\n"
+        "os.environ.setdefault('WORKBENCH_SECRET_KEY', 'x' * 40)\n"
+        "os.environ.setdefault('WORKBENCH_MASTER_KEY', 'A' * 43 + '=')\n"
+        "import django; django.setup()\n"
+        "from benchmarks.ingest_1gb import _Discard\n"
+        "from workbench.datasets.ingest import ingest_stream\n"
+        "t = time.perf_counter()\n"
+        "with open(sys.argv[1], 'rb') as src:\n"
+        "    ingest_stream(src, filename='t.csv', size=os.path.getsize(sys.argv[1]), out_factory=_Discard)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env.update(PYTHONPATH=str(ROOT), WORKBENCH_MAX_ROWS="100000000", WORKBENCH_MAX_UPLOAD_BYTES="8G")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True, cwd=ROOT, env=env)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
 def call(port: int, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     headers = {"Content-Type": "application/json"}
@@ -200,6 +239,10 @@ def main() -> None:
     baseline = pandas_baseline(csv_path)
     print(f"  {baseline['seconds']:.1f} s, {baseline['rows']:,} rows, peak {baseline['peak_mb']:.0f} MB", flush=True)
 
+    print("ingest code alone (parse, types, Parquet encoding; no disk, encryption or worker) …", flush=True)
+    core = ingest_in_process(csv_path)
+    print(f"  {core:.1f} s", flush=True)
+
     data_dir = OUT / f"data-{uuid.uuid4().hex[:8]}"
     data_dir.mkdir()
     server = start_workbench(data_dir, args.port)
@@ -240,6 +283,8 @@ def main() -> None:
         "profile_s": round(profile_s, 2),
         "upload_to_profiled_s": round(total, 2),
         "ingest_over_pandas": round(ingest_s / baseline["seconds"], 3),
+        "ingest_core_s": round(core, 2),
+        "ingest_core_over_pandas": round(core / baseline["seconds"], 3),
         "web_peak_mb": round(peaks["web"]),
         "worker_peak_mb": round(peaks["worker"]),
         "stored_bytes": stored,
