@@ -381,18 +381,17 @@ def _csv_parallel(src, names, encoding, delimiter, convert, handler_from_line) -
         line, rest = 2, b""
         while True:
             data = src.read(PIECE_BYTES)
-            buffer = rest + data
             if data:
-                cut = buffer.rfind(b"\n") + 1
+                cut = data.rfind(b"\n") + 1
                 if cut == 0:
-                    if len(buffer) > MAX_ROW_BYTES:
+                    rest += data
+                    if len(rest) > MAX_ROW_BYTES:
                         raise IngestError(f"A single row is larger than {MAX_ROW_BYTES // 2**20} MB; the file does not look like a table.")
-                    rest = buffer
                     continue
-                buffer, rest = buffer[:cut], buffer[cut:]
+                buffer, rest = rest + data[:cut], data[cut:]
+            elif rest.strip():
+                buffer, rest = rest, b""  # the last line, without a line end
             else:
-                rest = b""
-            if not buffer.strip():
                 return
             yield line, buffer
             line += buffer.count(b"\n")

@@ -101,17 +101,23 @@ class EncryptedWriter(io.RawIOBase):
         return True
 
     def write(self, data) -> int:
-        self._buffer += data
-        self._written += len(data)
-        while len(self._buffer) >= CHUNK + 1:  # keep at least one byte so the final chunk is never full
-            self._emit(bytes(self._buffer[:CHUNK]), final=False)
-            del self._buffer[:CHUNK]
-        return len(data)
+        view = memoryview(data).cast("B")
+        position = 0
+        while position < len(view):
+            room = CHUNK - len(self._buffer)
+            if room == 0:  # full, and more is coming: this chunk is not the last
+                self._emit(self._buffer, final=False)
+                self._buffer = bytearray()
+                continue
+            self._buffer += view[position : position + room]
+            position += room
+        self._written += len(view)
+        return len(view)
 
     def tell(self) -> int:
         return self._written
 
-    def _emit(self, chunk: bytes, *, final: bool) -> None:
+    def _emit(self, chunk: bytes | bytearray, *, final: bool) -> None:
         nonce = self._prefix + struct.pack(">I", self._index)
         self._file.write(self._aead.encrypt(nonce, chunk, _aad(self._header, self._index, final)))
         self._index += 1
@@ -120,9 +126,9 @@ class EncryptedWriter(io.RawIOBase):
         if self.closed:
             return
         if len(self._buffer) == CHUNK:
-            self._emit(bytes(self._buffer), final=False)
-            self._buffer.clear()
-        self._emit(bytes(self._buffer), final=True)
+            self._emit(self._buffer, final=False)
+            self._buffer = bytearray()
+        self._emit(self._buffer, final=True)
         self._file.close()
         super().close()
 
@@ -196,9 +202,16 @@ class EncryptedReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = self._size - self._pos
-        buffer = bytearray(max(0, min(size, self._size - self._pos)))
-        read = self.readinto(buffer)
-        return bytes(buffer[:read])
+        size = max(0, min(size, self._size - self._pos))
+        parts = []
+        while size > 0:
+            index, offset = divmod(self._pos, self._chunk)
+            plain = self._chunk_plain(index)
+            piece = plain[offset : offset + size] if offset or size < len(plain) else plain
+            parts.append(piece)
+            self._pos += len(piece)
+            size -= len(piece)
+        return b"".join(parts)
 
     def readall(self) -> bytes:
         return self.read(-1)
