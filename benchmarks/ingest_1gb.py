@@ -124,16 +124,34 @@ class _Discard:
         self.closed = True
 
 
-def ingest_in_process(path: Path) -> float:
-    """The ingest code alone on the plain file (no upload, staging, encryption or Celery), in its own process."""
+class _NoParquet:
+    """Stands in for pyarrow's ParquetWriter to time parsing and typing alone."""
+
+    def __init__(self, sink, schema, **options):
+        self.schema, self.is_open = schema, True
+
+    def write(self, table) -> None:
+        pass
+
+    def close(self) -> None:
+        self.is_open = False
+
+
+def ingest_in_process(path: Path, *, encode: bool = True) -> float:
+    """The ingest code alone on the plain file (no upload, staging, encryption or Celery), in its own process;
+    with encode=False the Parquet writer is stubbed out, leaving parsing and typing."""
+    stub = (
+        ""
+        if encode
+        else "import types, workbench.datasets.ingest as m; from benchmarks.ingest_1gb import _NoParquet; m.pq = types.SimpleNamespace(ParquetWriter=_NoParquet)\n"
+    )
     code = (
         "import os, sys, time\n"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'workbench.settings')\n"
         "os.environ.setdefault('WORKBENCH_SECRET_KEY', 'x' * 40)\n"
         "os.environ.setdefault('WORKBENCH_MASTER_KEY', 'A' * 43 + '=')\n"
         "import django; django.setup()\n"
-        "from benchmarks.ingest_1gb import _Discard\n"
-        "from workbench.datasets.ingest import ingest_stream\n"
+        "from benchmarks.ingest_1gb import _Discard\n" + stub + "from workbench.datasets.ingest import ingest_stream\n"
         "t = time.perf_counter()\n"
         "with open(sys.argv[1], 'rb') as src:\n"
         "    ingest_stream(src, filename='t.csv', size=os.path.getsize(sys.argv[1]), out_factory=_Discard)\n"
@@ -235,13 +253,19 @@ def main() -> None:
     size = csv_path.stat().st_size
     print(f"CSV: {size / 1e9:.2f} GB", flush=True)
 
-    print("pandas.read_csv …", flush=True)
-    baseline = pandas_baseline(csv_path)
-    print(f"  {baseline['seconds']:.1f} s, {baseline['rows']:,} rows, peak {baseline['peak_mb']:.0f} MB", flush=True)
+    print("pandas.read_csv, three times …", flush=True)
+    runs = [pandas_baseline(csv_path) for _ in range(3)]
+    baseline = sorted(runs, key=lambda run: run["seconds"])[1]  # the median run
+    spread = (min(r["seconds"] for r in runs), max(r["seconds"] for r in runs))
+    print(
+        f"  median {baseline['seconds']:.1f} s (range {spread[0]:.1f}–{spread[1]:.1f}), {baseline['rows']:,} rows, peak {baseline['peak_mb']:.0f} MB",
+        flush=True,
+    )
 
     print("ingest code alone (parse, types, Parquet encoding; no disk, encryption or worker) …", flush=True)
     core = ingest_in_process(csv_path)
-    print(f"  {core:.1f} s", flush=True)
+    parse_only = ingest_in_process(csv_path, encode=False)
+    print(f"  {core:.1f} s; parsing and typing alone {parse_only:.1f} s", flush=True)
 
     data_dir = OUT / f"data-{uuid.uuid4().hex[:8]}"
     data_dir.mkdir()
@@ -277,6 +301,7 @@ def main() -> None:
         "rows": version["row_count"],
         "columns": version["column_count"],
         "pandas_read_csv_s": round(baseline["seconds"], 2),
+        "pandas_range_s": [round(spread[0], 2), round(spread[1], 2)],
         "pandas_peak_mb": round(baseline["peak_mb"]),
         "upload_s": round(uploaded, 2),
         "ingest_s": round(ingest_s, 2),
@@ -285,6 +310,8 @@ def main() -> None:
         "ingest_over_pandas": round(ingest_s / baseline["seconds"], 3),
         "ingest_core_s": round(core, 2),
         "ingest_core_over_pandas": round(core / baseline["seconds"], 3),
+        "parse_only_s": round(parse_only, 2),
+        "parse_only_over_pandas": round(parse_only / baseline["seconds"], 3),
         "web_peak_mb": round(peaks["web"]),
         "worker_peak_mb": round(peaks["worker"]),
         "stored_bytes": stored,
@@ -302,15 +329,29 @@ in the same run, in its own process.
 | | value |
 |---|---|
 | CSV | {size / 1e9:.2f} GB, {results["rows"]:,} rows × {results["columns"]} columns (demo clinical table resampled, with names, notes, dates) |
-| `pandas.read_csv` (peer) | {results["pandas_read_csv_s"]} s, peak memory {results["pandas_peak_mb"]:,} MB |
+| `pandas.read_csv` (peer), median of 3 | {results["pandas_read_csv_s"]} s (range {results["pandas_range_s"][0]}–{results["pandas_range_s"][1]} s), peak memory {results["pandas_peak_mb"]:,} MB |
 | upload over HTTP (stream + encrypt to staging) | {results["upload_s"]} s |
 | ingest job: decrypt staging, parse, infer types, write Parquet, encrypt | {results["ingest_s"]} s |
 | **ingest ÷ pandas.read_csv** | **{results["ingest_over_pandas"]}** (goal ≤ 1.0) |
+| the ingest code alone, in process: parse, types, Parquet encoding (no staging, encryption, disk or worker) | {results["ingest_core_s"]} s ({results["ingest_core_over_pandas"]} × pandas) |
+| … of which parsing and typing (Parquet writer stubbed out) | {results["parse_only_s"]} s ({results["parse_only_over_pandas"]} × pandas) |
 | profile job (all columns, histograms, duplicates) | {results["profile_s"]} s |
 | **upload to profiled, end to end** | **{results["upload_to_profiled_s"]} s** |
 | peak memory, web process | {results["web_peak_mb"]:,} MB (goal < 1,024) |
 | peak memory, worker process | {results["worker_peak_mb"]:,} MB (goal < 1,024) |
 | stored RAW version (encrypted Parquet) | {stored / 1e6:,.0f} MB |
+
+### Reading the ingest figures
+
+- **Memory goal met**: the worker peaks well under 1 GB, while pandas needs about three times the file
+  size to read it; the web process only streams the upload into an encrypted staging file.
+- **Speed goal not met**: the ingest job takes longer than `pandas.read_csv` alone. The two "ingest code
+  alone" rows show where the time goes: parsing and typing (pyarrow, 8 MiB pieces two at a time) is already
+  slower than pandas' parser on these 2 cores, and encoding and compressing Parquet (one writer thread)
+  roughly doubles it; the gap between those rows and the worker's figure is disk I/O (the staged gigabyte,
+  the output) and the worker process.
+- The machine is noisy (see the range of the three pandas runs), so compare ratios from the same run only.
+- Next step for speed, not done: write a version as several Parquet parts in parallel (one writer per core).
 """,
         )
         print("BENCHMARKS.md updated")
