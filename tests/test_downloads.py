@@ -54,6 +54,7 @@ def test_preview_pages(api, version):
     assert first["pages"] == 3 and first["total_rows"] == 60
     assert len(first["rows"]) == 25 and len(last["rows"]) == 10
     assert first["columns"] == ["label", "amount"]
+    assert (first["first_row"], last["first_row"]) == (1, 51)
     bad = api("alice", "get", f"/api/v1/versions/{version.pk}/preview?page=x")
     assert bad.status_code == 400
 

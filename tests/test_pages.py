@@ -69,6 +69,7 @@ def test_an_upload_from_the_page_goes_to_its_job_then_the_profile(alice, workspa
     assert "/static/vendor/plotly-3.7.0.min.js" in page
     preview = alice.get(version_url + "preview?page=1").content.decode()
     assert "<td>A</td>" in preview and "Page 1 of 1" in preview
+    assert re.search(r'<td class="muted num">1</td><td>A</td>', preview)
 
 
 def test_the_drag_and_drop_upload_gets_json(alice, workspace):

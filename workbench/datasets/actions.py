@@ -149,6 +149,7 @@ def preview(version: Version, *, page: int, page_size: int) -> dict:
         "page": page,
         "pages": pages,
         "page_size": page_size,
+        "first_row": start + 1,
         "total_rows": version.row_count,
     }
 
