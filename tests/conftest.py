@@ -1,12 +1,12 @@
 """Shared fixtures: three users in the manner of healthchecks' tests (owner alice, analyst bob,
 outsider charlie, plus viewer vera), a workspace, and helpers to upload through the real API."""
 
-import io
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.offline_guard import install
 
@@ -85,10 +85,6 @@ def upload(api, django_capture_on_commit_callbacks):
     from workbench.jobs.models import Job
 
     def do(user, workspace, filename, content: bytes, content_type="application/octet-stream", name=""):
-        handle = io.BytesIO(content)
-        handle.name = filename
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
         file = SimpleUploadedFile(filename, content, content_type=content_type)
         data = {"file": file}
         if name:

@@ -104,3 +104,26 @@ def test_no_page_references_another_host(alice, uploaded):
 def test_no_template_references_another_host():
     for template in (Path(__file__).resolve().parent.parent / "templates").rglob("*.html"):
         assert not EXTERNAL.findall(template.read_text()), template
+
+
+def test_site_admins_manage_users_workspaces_and_jobs_in_django_admin(client, uploaded):
+    from workbench.accounts.actions import create_user
+
+    uploaded(b"a,b\n1,2\n")
+    admin = create_user(username="site-admin", password="a-long-password-1", site_admin=True)
+    client.force_login(admin)
+    for url in [
+        "/admin/",
+        "/admin/auth/user/",
+        "/admin/accounts/workspace/",
+        "/admin/accounts/workspace/add/",
+        "/admin/jobs/job/",
+        "/admin/datasets/dataset/",
+        "/admin/audit/auditevent/",
+    ]:
+        assert client.get(url).status_code == 200, url
+    from workbench.accounts.models import Workspace
+
+    workspace_id = Workspace.objects.first().pk
+    assert client.get(f"/admin/accounts/workspace/{workspace_id}/change/").status_code == 200
+    assert client.post("/admin/audit/auditevent/1/delete/").status_code == 403  # the audit log is append-only
