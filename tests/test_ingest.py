@@ -153,3 +153,38 @@ def test_the_stored_table_is_parquet_with_the_same_values(uploaded):
     assert table.num_rows == len(frame)
     assert table.column("age").to_pylist() == frame["age"].tolist()
     assert table.schema.field("admitted").type in (pa.date32(), pa.timestamp("s"))
+
+
+def test_it_stores_unusual_parquet_types_as_types_the_stages_know(uploaded):
+    import datetime as dt
+    import decimal
+
+    n = 30
+    table = pa.table(
+        {
+            "ward": pa.array(["A", "B", "C"] * 10).dictionary_encode(),
+            "cost": pa.array([decimal.Decimal("12.50")] * n, pa.decimal128(10, 2)),
+            "at": pa.array([dt.time(8, i) for i in range(n)], pa.time64("us")),
+            "stay": pa.array([dt.timedelta(hours=i) for i in range(n)], pa.duration("s")),
+            "seen": pa.array(
+                [dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=i) for i in range(n)], pa.timestamp("us", tz="UTC")
+            ),
+            "empty": pa.nulls(n),
+            "note": pa.array([f"row {i}" for i in range(n)], pa.large_string()),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    version = uploaded(buffer.getvalue(), filename="odd.parquet")
+    types = types_of(version)
+    assert types["ward"] == "category" and types["cost"] == "float" and types["seen"] == "date"
+    assert {types["at"], types["stay"], types["empty"], types["note"]} <= {"text", "id", "category"}
+    assert read_profile(version)["columns"][1]["mean"] == 12.5
+
+
+def test_it_refuses_binary_columns_with_a_clear_error(upload, workspace):
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"blob": pa.array([b"\x00\x01"] * 5), "n": range(5)}), buffer)
+    response, job = upload("alice", workspace, "blob.parquet", buffer.getvalue())
+    job.refresh_from_db()
+    assert job.status == "failed" and "binary data" in job.error

@@ -176,6 +176,7 @@ def _write_stream(
                 rows += batch.num_rows
                 if rows > limits.max_rows:
                     raise IngestError(f"The table has more than {limits.max_rows:,} rows, the limit.")
+                batch = _normalise(batch)
                 _check_cell_length(batch, limits.max_cell_chars)
                 if writer is None:
                     writer = pq.ParquetWriter(out, batch.schema, compression="snappy", use_dictionary=use_dictionary)
@@ -527,7 +528,7 @@ def read_parquet(src: BinaryIO, *, size: int, out_factory, limits: Limits, progr
         try:
             for batch in parquet.iter_batches(batch_size=65536):
                 done += batch.num_rows
-                yield _normalise_batch(batch.rename_columns(names))
+                yield batch.rename_columns(names)
                 progress(min(99.0, 100.0 * done / total), f"Reading rows ({done:,} of {total:,})")
         except (pa.ArrowInvalid, OSError):
             raise IngestError("The Parquet file is damaged: a row group could not be read.") from None
@@ -536,17 +537,26 @@ def read_parquet(src: BinaryIO, *, size: int, out_factory, limits: Limits, progr
     return IngestResult(format="parquet", row_count=rows, columns=describe_schema(out_schema))
 
 
-def _normalise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+def _normalise(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+    """Store only the types the later stages know: text, numbers, booleans, dates and timestamps."""
     columns = []
-    for column in batch.columns:
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        if pa.types.is_decimal(column.type):
+    for name, column in zip(batch.schema.names, batch.columns):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = column.type
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+            raise IngestError(f"Column '{name}' holds binary data, which a table for analysis cannot; remove it or encode it as text.")
+        if pa.types.is_decimal(kind):
             column = column.cast(pa.float64())
-        if pa.types.is_large_string(column.type):
+        elif pa.types.is_large_string(kind) or pa.types.is_time(kind) or pa.types.is_duration(kind):
+            column = column.cast(pa.string())
+        elif pa.types.is_date64(kind):
+            column = column.cast(pa.date32())
+        elif pa.types.is_null(kind):
             column = column.cast(pa.string())
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return type(batch).from_arrays(columns, names=batch.schema.names)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -700,8 +710,6 @@ def physical_type(arrow_type: pa.DataType) -> str:
         return "date"
     if pa.types.is_timestamp(arrow_type):
         return "datetime"
-    if pa.types.is_time(arrow_type) or pa.types.is_duration(arrow_type):
-        return "text"
     return "text"
 
 
