@@ -58,7 +58,8 @@ def test_it_reads_semicolon_latin1_csv(uploaded):
     assert types["Ville"] == "category"
     assert types["Entrée"] == "date"
     assert types["Remarque"] == "text"
-    # Decimal commas are not numbers in a `;` file without a locale: kept as text, never mangled.
+    assert types["Poids"] == "float"  # 60,5 in a `;` file is a decimal comma
+    assert version.made_by["decimal_point"] == ","
     page = preview(version, page=1, page_size=3)
     assert page["rows"][0][0] == "Zoë 0"
     assert page["rows"][0][3] == "Zürich"
@@ -188,3 +189,15 @@ def test_it_refuses_binary_columns_with_a_clear_error(upload, workspace):
     response, job = upload("alice", workspace, "blob.parquet", buffer.getvalue())
     job.refresh_from_db()
     assert job.status == "failed" and "binary data" in job.error
+
+
+def test_it_reads_old_mac_line_ends(uploaded):
+    version = uploaded(b"a,b\r1,x\r2,y\r3,z\r")
+    assert version.row_count == 3
+    assert preview(version, page=1, page_size=3)["rows"][2] == ["3", "z"]
+
+
+def test_commas_stay_text_when_points_are_decimals_too(uploaded):
+    version = uploaded(("code;value\n" + "".join(f"{i},{i};{i}.5\n" for i in range(30))).encode(), filename="t.csv")
+    types = types_of(version)
+    assert types["value"] == "float" and types["code"] != "float"

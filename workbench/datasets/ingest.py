@@ -288,8 +288,9 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
     if encoding == "utf-8-sig" and header_row:
         header_row[0] = header_row[0].lstrip("\ufeff")
     names = clean_column_names(header_row, limits.max_columns)
-    sample_types, date_formats, dictionary_columns = _csv_sample_types(head, names, delimiter, encoding, limits)
+    sample_types, date_formats, dictionary_columns, decimal_point = _csv_sample_types(head, names, delimiter, encoding, limits)
     state = {"encoding": encoding, "newlines_in_values": _quoted_newlines(text, delimiter)}
+    old_mac = b"\n" not in head and b"\r" in head  # lines end in CR alone: the line cutter cannot split them
     bad_row: dict = {}
 
     def on_invalid_row(row) -> str:
@@ -307,11 +308,13 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
     def make_batches(overrides: dict[str, pa.DataType]) -> Iterator[pa.Table | pa.RecordBatch]:
         types = {name: overrides.get(name, sample_types[name]) for name in names}
         parse_types = {name: (pa.string() if name in date_formats and name not in overrides else t) for name, t in types.items()}
-        convert = pacsv.ConvertOptions(column_types=parse_types, strings_can_be_null=True, quoted_strings_can_be_null=True)
+        convert = pacsv.ConvertOptions(
+            column_types=parse_types, strings_can_be_null=True, quoted_strings_can_be_null=True, decimal_point=decimal_point
+        )
         parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=state["newlines_in_values"], invalid_row_handler=on_invalid_row)
         # Rows that may hold quoted line breaks, and UTF-16, need one sequential reader; other files are cut
         # at line ends and parsed in parallel, which is what keeps ingest as fast as a plain read.
-        sequential = state["newlines_in_values"] or state["encoding"] == "utf-16"
+        sequential = state["newlines_in_values"] or state["encoding"] == "utf-16" or old_mac
         if sequential:
             pieces = _csv_sequential(src, names, state["encoding"], parse, convert)
         else:
@@ -324,7 +327,7 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
             _raise_csv_problem(error, names, types, state, bad_row)
 
     rows, schema = _write_stream(make_batches, out_factory=out_factory, limits=limits, progress=progress, use_dictionary=dictionary_columns)
-    details = {"encoding": state["encoding"], "delimiter": delimiter}
+    details = {"encoding": state["encoding"], "delimiter": delimiter, "decimal_point": decimal_point}
     return IngestResult(format="csv", row_count=rows, columns=describe_schema(schema), details=details)
 
 
@@ -334,12 +337,18 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
     read_options = pacsv.ReadOptions(encoding=encoding, column_names=names, skip_rows=1)
     parse_options = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=lambda row: "skip")
     try:
-        typed = pacsv.read_csv(io.BytesIO(sample), read_options=read_options, parse_options=parse_options)
         strings = pacsv.read_csv(
             io.BytesIO(sample),
             read_options=read_options,
             parse_options=parse_options,
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+        )
+        decimal_point = "," if delimiter != "," and _uses_decimal_commas(strings) else "."
+        typed = pacsv.read_csv(
+            io.BytesIO(sample),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=pacsv.ConvertOptions(decimal_point=decimal_point),
         )
     except pa.ArrowInvalid:
         raise IngestError("The start of the file could not be read as a delimited table.") from None
@@ -358,7 +367,24 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
             if fmt:
                 date_formats[name] = fmt
         types[name] = arrow_type
-    return types, date_formats, dictionary
+    return types, date_formats, dictionary, decimal_point
+
+
+def _uses_decimal_commas(strings: pa.Table) -> bool:
+    """A column written like 60,5 (and none like 60.5) in a file not delimited by commas: a European export."""
+    comma, point = r"^\s*[+-]?\d+,\d+\s*$", r"^\s*[+-]?\d+\.\d+\s*$"
+    found = False
+    for column in strings.columns:
+        values = pc.drop_null(column)
+        if len(values) == 0:
+            continue
+        if pc.any(pc.match_substring_regex(values, point)).as_py():
+            return False
+        found = found or bool(
+            pc.all(pc.match_substring_regex(values, r"^\s*[+-]?\d+(,\d+)?\s*$")).as_py()
+            and pc.any(pc.match_substring_regex(values, comma)).as_py()
+        )
+    return found
 
 
 PIECE_BYTES = 8 * 1024 * 1024
