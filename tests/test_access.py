@@ -75,7 +75,13 @@ def test_an_outsider_gets_404_on_every_page(client, users, version):
     for url in page_urls(version):
         assert client.get(url).status_code == 404, url
     job = version.jobs.first().pk
-    for url in [f"/jobs/{job}/cancel", f"/jobs/{job}/retry", f"/v/{version.pk}/profile", f"/w/{version.dataset.workspace_id}/upload"]:
+    for url in [
+        f"/jobs/{job}/cancel",
+        f"/jobs/{job}/retry",
+        f"/v/{version.pk}/profile",
+        f"/w/{version.dataset.workspace_id}/upload",
+        f"/d/{version.dataset_id}/purge",
+    ]:
         assert client.post(url).status_code == 404, url
 
 
@@ -166,3 +172,29 @@ def test_site_admins_get_no_data_access_by_being_admins(db, client, version):
     admin = create_user(username="root-admin", password="long-enough-password", site_admin=True)
     client.force_login(admin)
     assert client.get(f"/v/{version.pk}/").status_code == 404
+
+
+def test_only_owners_purge_a_dataset_and_its_files_go(api, version, settings):
+    from workbench.audit.models import AuditEvent
+    from workbench.datasets.models import Dataset
+
+    files = [settings.DATA_DIR / version.file, settings.DATA_DIR / version.profile_file]
+    assert all(path.exists() for path in files)
+    url = f"/api/v1/datasets/{version.dataset_id}"
+    assert api("charlie", "delete", url).status_code == 404
+    assert api("bob", "delete", url).status_code == 403
+    response = api("alice", "delete", url)
+    assert response.status_code == 200 and response.json()["files_removed"] == 2
+    assert not any(path.exists() for path in files)
+    assert not Dataset.objects.exists()
+    assert AuditEvent.objects.filter(action="dataset.purge").exists()
+
+
+def test_the_purge_page_needs_the_name_typed(client, users, version):
+    from workbench.datasets.models import Dataset
+
+    client.force_login(users["alice"])
+    client.post(f"/d/{version.dataset_id}/purge", {"confirm": "wrong"})
+    assert Dataset.objects.exists()
+    response = client.post(f"/d/{version.dataset_id}/purge", {"confirm": version.dataset.name})
+    assert response.status_code == 302 and not Dataset.objects.exists()

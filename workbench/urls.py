@@ -38,6 +38,7 @@ pages = [
     path("w/<int:workspace_id>/members", accounts_views.members, name="members"),
     path("w/<int:workspace_id>/upload", datasets_views.upload, name="upload"),
     path("d/<int:dataset_id>/", datasets_views.dataset, name="dataset"),
+    path("d/<int:dataset_id>/purge", datasets_views.purge, name="purge"),
     path("v/<int:version_id>/", datasets_views.version, name="version"),
     path("v/<int:version_id>/preview", datasets_views.preview, name="preview"),
     path("v/<int:version_id>/download", datasets_views.download, name="download"),

@@ -83,7 +83,10 @@ SCHEMA = {
                 ok="202",
             ),
         },
-        "/api/v1/datasets/{dataset_id}": {"get": _op("A dataset, its policy and versions", params=["dataset_id"])},
+        "/api/v1/datasets/{dataset_id}": {
+            "get": _op("A dataset, its policy and versions", params=["dataset_id"]),
+            "delete": _op("Owners: delete the dataset, every version and its files", params=["dataset_id"]),
+        },
         "/api/v1/versions/{version_id}": {"get": _op("A version: tier, lineage, schema and profile", params=["version_id"])},
         "/api/v1/versions/{version_id}/preview": {
             "get": _op(

@@ -112,6 +112,28 @@ def ingest_upload(*, job, progress: Progress) -> Version:
     return version
 
 
+def purge_dataset(*, dataset: Dataset, user) -> int:
+    """Delete a dataset: its files (every version and profile), versions and jobs. Returns the files removed."""
+    files = [data_path(path) for version in dataset.versions.all() for path in (version.file, version.profile_file) if path]
+    staged = [data_path(job.params["staging"]) for job in dataset.workspace.jobs.filter(dataset=dataset) if job.params.get("staging")]
+    with transaction.atomic():
+        record_event(
+            actor=user,
+            action="dataset.purge",
+            obj=dataset,
+            workspace_id=dataset.workspace_id,
+            details={"name": dataset.name, "versions": dataset.versions.count()},
+        )
+        Version.objects.filter(dataset=dataset).update(parent=None)
+        dataset.delete()
+    removed = 0
+    for path in {*files, *staged}:
+        if path.exists():
+            path.unlink()
+            removed += 1
+    return removed
+
+
 def start_profile(*, version: Version, user):
     return create_job(kind="profile", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version)
 

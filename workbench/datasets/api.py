@@ -36,8 +36,12 @@ def datasets(request, workspace_id: int):
     return JsonResponse({"datasets": [_dataset_json(d, membership) for d in workspace.datasets.prefetch_related("versions")]})
 
 
-@api("GET")
+@api("GET", "DELETE")
 def dataset(request, dataset_id: int):
+    if request.method == "DELETE":
+        dataset, _ = get_dataset_for_user(request.user, dataset_id, need="manage")
+        removed = actions.purge_dataset(dataset=dataset, user=request.user)
+        return JsonResponse({"purged": dataset_id, "files_removed": removed})
     dataset, membership = get_dataset_for_user(request.user, dataset_id)
     return JsonResponse(_dataset_json(dataset, membership))
 

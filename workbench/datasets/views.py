@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -31,7 +32,21 @@ def upload(request: HttpRequest, workspace_id: int) -> HttpResponse:
 def dataset(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset, membership = get_dataset_for_user(request.user, dataset_id)
     versions = [(v, can_read_tier(membership, dataset, v.tier)) for v in dataset.versions.select_related("created_by", "parent")]
-    return render(request, "datasets/dataset.html", {"dataset": dataset, "membership": membership, "versions": versions})
+    context = {"dataset": dataset, "membership": membership, "versions": versions, "can_manage": can(membership, "manage")}
+    return render(request, "datasets/dataset.html", context)
+
+
+@login_required
+@require_POST
+def purge(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    dataset, _ = get_dataset_for_user(request.user, dataset_id, need="manage")
+    if request.POST.get("confirm") != dataset.name:
+        messages.error(request, "Type the dataset's name to confirm; nothing was deleted.")
+        return redirect("dataset", dataset.pk)
+    workspace_id = dataset.workspace_id
+    actions.purge_dataset(dataset=dataset, user=request.user)
+    messages.success(request, f"Deleted {dataset.name} and all its files.")
+    return redirect("workspace", workspace_id)
 
 
 @login_required
