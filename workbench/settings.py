@@ -1,5 +1,6 @@
 """Settings, read from environment variables only (documented in .env.example)."""
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -168,6 +169,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Tests may run tasks in-process (no broker) where the test is not about Celery.
 CELERY_TASK_ALWAYS_EAGER = env_bool("WORKBENCH_TASKS_EAGER", False)
 
+# Privacy scanning
+# Medical record number formats of this site: regular expressions separated by ";".
+PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]
+for _pattern in PRIVACY_MRN_PATTERNS:
+    try:
+        re.compile(_pattern)
+    except re.error as _error:
+        raise ImproperlyConfigured(f"WORKBENCH_MRN_PATTERNS holds an invalid regular expression {_pattern!r}: {_error}") from None
+SPACY_MODEL_PATH = env_str("WORKBENCH_SPACY_MODEL_PATH", "") or None
+
 DEMO_PASSWORD = env_str("WORKBENCH_DEMO_PASSWORD", "") or None
 
 LOGGING = {
@@ -176,5 +187,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("WORKBENCH_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "presidio-analyzer": {"level": "WARNING"}},
 }
