@@ -127,3 +127,17 @@ def test_site_admins_manage_users_workspaces_and_jobs_in_django_admin(client, up
     workspace_id = Workspace.objects.first().pk
     assert client.get(f"/admin/accounts/workspace/{workspace_id}/change/").status_code == 200
     assert client.post("/admin/audit/auditevent/1/delete/").status_code == 403  # the audit log is append-only
+
+
+def test_the_workspace_page_polls_its_jobs_until_they_end(client, users, workspace):
+    from workbench.jobs.models import Job
+
+    job = Job.objects.create(kind="ingest", workspace=workspace, status="running", progress=40, message="Reading rows")
+    client.force_login(users["bob"])
+    page = client.get(f"/w/{workspace.pk}/").content.decode()
+    assert f'hx-get="/w/{workspace.pk}/jobs"' in page and 'value="40"' in page
+    Job.objects.filter(pk=job.pk).update(status="succeeded", progress=100)
+    fragment = client.get(f"/w/{workspace.pk}/jobs", headers={"HX-Request": "true"})
+    assert "hx-get" not in fragment.content.decode() and fragment["HX-Trigger"] == "job-finished"
+    client.force_login(users["charlie"])
+    assert client.get(f"/w/{workspace.pk}/jobs").status_code == 404

@@ -36,6 +36,7 @@ pages = [
     path("workspaces/new", console_views.create_workspace, name="create_workspace"),
     path("w/<int:workspace_id>/", accounts_views.workspace, name="workspace"),
     path("w/<int:workspace_id>/members", accounts_views.members, name="members"),
+    path("w/<int:workspace_id>/jobs", accounts_views.jobs, name="workspace_jobs"),
     path("w/<int:workspace_id>/upload", datasets_views.upload, name="upload"),
     path("d/<int:dataset_id>/", datasets_views.dataset, name="dataset"),
     path("d/<int:dataset_id>/purge", datasets_views.purge, name="purge"),

@@ -15,6 +15,7 @@ def workspace(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace, membership = get_workspace_for_user(request.user, workspace_id)
     datasets = workspace.datasets.prefetch_related("versions")
     rows = [(d, [v for v in d.versions.all() if can_read_tier(membership, d, v.tier)]) for d in datasets]
+    recent = _recent_jobs(workspace)
     return render(
         request,
         "accounts/workspace.html",
@@ -23,12 +24,29 @@ def workspace(request: HttpRequest, workspace_id: int) -> HttpResponse:
             "membership": membership,
             "datasets": rows,
             "members": workspace.memberships.select_related("user"),
-            "jobs": workspace.jobs.filter(kind__in=["ingest", "profile"])[:8],
+            "jobs": recent,
+            "running": any(not job.is_finished for job in recent),
             "can_upload": can(membership, "upload"),
             "can_manage": can(membership, "manage"),
             "roles": Role.choices,
         },
     )
+
+
+def _recent_jobs(workspace) -> list:
+    return list(workspace.jobs.filter(kind__in=["ingest", "profile"]).select_related("dataset")[:8])
+
+
+@login_required
+def jobs(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    """The job table fragment, polled by the workspace page while a job runs."""
+    workspace, _ = get_workspace_for_user(request.user, workspace_id)
+    recent = _recent_jobs(workspace)
+    running = any(not job.is_finished for job in recent)
+    response = render(request, "accounts/_jobs.html", {"workspace": workspace, "jobs": recent, "running": running})
+    if not running:
+        response["HX-Trigger"] = "job-finished"  # the page reloads to show the new dataset
+    return response
 
 
 @login_required
