@@ -49,5 +49,5 @@ def test_create_owner_makes_a_data_owner(capsys):
 
 def test_manage_py_help_lists_the_stage_commands():
     result = subprocess.run([sys.executable, "manage.py", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    for command in ["profile", "create_owner", "setup_demo", "serve", "sweep_jobs", "init_embedded", "check_workers"]:
+    for command in ["profile", "scan", "create_owner", "setup_demo", "serve", "sweep_jobs", "init_embedded", "check_workers"]:
         assert command in result.stdout

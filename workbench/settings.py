@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "workbench.audit",
     "workbench.jobs",
     "workbench.datasets",
+    "workbench.privacy",
     "workbench.console",
 ]
 
@@ -187,5 +188,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("WORKBENCH_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "presidio-analyzer": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "presidio-analyzer": {"level": "ERROR"}},
 }

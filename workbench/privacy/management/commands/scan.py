@@ -1,0 +1,36 @@
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from workbench.datasets.ingest import IngestError, ingest_stream
+from workbench.datasets.profile import profile_parquet, semantic_schema
+from workbench.privacy.scan import scan_parquet
+
+
+class Command(BaseCommand):
+    help = "Ingest FILE as an upload would and print, as JSON, each column's kind, entity, confidence and masked examples."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--out", help="write the JSON here instead of standard output")
+
+    def handle(self, *args, file, out, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        with tempfile.TemporaryDirectory() as scratch, open(path, "rb") as src:
+            parquet = Path(scratch) / "table.parquet"
+            try:
+                ingest_stream(src, filename=path.name, size=path.stat().st_size, out_factory=lambda: open(parquet, "wb"))
+            except IngestError as error:
+                raise CommandError(str(error)) from None
+            schema = semantic_schema(profile_parquet(lambda: open(parquet, "rb")))
+            report = scan_parquet(lambda: open(parquet, "rb"), schema=schema)
+        text = json.dumps(report, indent=2)
+        if out:
+            Path(out).write_text(text + "\n")
+        else:
+            sys.stdout.write(text + "\n")
