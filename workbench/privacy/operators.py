@@ -1,0 +1,116 @@
+"""De-identification operators, vectorised over a column: Python runs once per distinct value at most.
+
+Keyed operators (hash, pseudonym, date shift) take the workspace secret, so the same input gives the
+same output everywhere in one workspace, a different one in another, and cannot be recomputed
+without the secret.
+"""
+
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+from faker import Faker
+
+REDACTED = "[REDACTED]"
+SURROGATES = {
+    "name": lambda fake: fake.name(),
+    "first_name": lambda fake: fake.first_name(),
+    "last_name": lambda fake: fake.last_name(),
+    "phone": lambda fake: fake.phone_number(),
+    "email": lambda fake: fake.email(),
+    "address": lambda fake: fake.address().replace("\n", ", "),
+    "city": lambda fake: fake.city(),
+    "company": lambda fake: fake.company(),
+    "id": lambda fake: fake.bothify("ID-########"),
+}
+
+
+def _digest(secret: bytes, purpose: str, value: str) -> bytes:
+    return hmac.new(secret, f"{purpose}\x1f{value}".encode(), hashlib.sha256).digest()
+
+
+def _per_distinct(values: pd.Series, function) -> pd.Series:
+    """Apply `function` to each distinct non-null value once and spread the results back."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([function(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object).where(codes >= 0, None)
+
+
+def redact(values: pd.Series, *, replacement: str = REDACTED) -> pd.Series:
+    return pd.Series(np.where(values.isna(), None, replacement), index=values.index, dtype=object)
+
+
+def mask(values: pd.Series, *, keep_last: int = 4, char: str = "*") -> pd.Series:
+    text = values.astype("string")
+    lengths = text.str.len()
+    hidden = (lengths - keep_last).clip(lower=0)
+    masked = pd.Series([char * int(n) if pd.notna(n) else None for n in hidden], index=values.index, dtype="string")
+    tail = text.str.slice(start=-keep_last) if keep_last else ""
+    return (masked + tail).astype(object).where(text.notna(), None)
+
+
+def keyed_hash(values: pd.Series, *, secret: bytes, length: int = 16) -> pd.Series:
+    return _per_distinct(values, lambda v: _digest(secret, "hash", v).hex()[:length])
+
+
+def pseudonym(values: pd.Series, *, secret: bytes, kind: str = "name") -> pd.Series:
+    """A Faker surrogate seeded by the keyed hash of the value: stable for the workspace, unguessable without it."""
+    if kind not in SURROGATES:
+        raise ValueError(f"Unknown pseudonym kind {kind!r}; choose one of {', '.join(SURROGATES)}.")
+    fake = Faker("en_US")
+    make = SURROGATES[kind]
+
+    def surrogate(value: str) -> str:
+        fake.seed_instance(int.from_bytes(_digest(secret, f"pseudonym:{kind}", value)[:8], "big"))
+        return make(fake)
+
+    return _per_distinct(values, surrogate)
+
+
+def date_shift(dates: pd.Series, subjects: pd.Series, *, secret: bytes, max_days: int = 180) -> pd.Series:
+    """Move every date of a subject by the same secret offset in [-max_days, +max_days], keeping intervals."""
+    if max_days < 1:
+        raise ValueError("max_days must be at least 1.")
+    span = 2 * max_days + 1
+    offsets = _per_distinct(subjects, lambda s: int.from_bytes(_digest(secret, "date-shift", s)[:8], "big") % span - max_days)
+    days = pd.to_timedelta(pd.to_numeric(offsets, errors="coerce"), unit="D")
+    return pd.to_datetime(dates, errors="raise") + days
+
+
+def generalize_number(values: pd.Series, *, width: float, top: float | None = None, bottom: float | None = None) -> pd.Series:
+    """Bins like '30-39'; with `top`, values at or above it become e.g. '90+' (and `bottom` gives '<18')."""
+    if width <= 0:
+        raise ValueError("width must be positive.")
+    numbers = pd.to_numeric(values, errors="raise")
+    low = np.floor(numbers / width) * width
+    high = low + width - (1 if float(width).is_integer() and (numbers.dropna() % 1 == 0).all() else 0)
+    labels = [None if pd.isna(a) else f"{_fmt(a)}-{_fmt(b)}" for a, b in zip(low, high)]
+    out = pd.Series(labels, index=values.index, dtype=object)
+    if top is not None:
+        out = out.where(~(numbers >= top), f"{_fmt(top)}+")
+    if bottom is not None:
+        out = out.where(~(numbers < bottom), f"<{_fmt(bottom)}")
+    return out
+
+
+def top_bottom_code(values: pd.Series, *, top: float | None = None, bottom: float | None = None) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="raise")
+    return numbers.clip(lower=bottom, upper=top)
+
+
+def generalize_postcode(values: pd.Series, *, keep: int = 3) -> pd.Series:
+    text = values.astype("string").str.replace(r"\s+", "", regex=True).str.upper()
+    return text.str.slice(0, keep).astype(object).where(text.notna(), None)
+
+
+def generalize_date(values: pd.Series, *, to: str = "month") -> pd.Series:
+    dates = pd.to_datetime(values, errors="raise")
+    formats = {"month": "%Y-%m", "year": "%Y"}
+    if to not in formats:
+        raise ValueError("Dates generalise to 'month' or 'year'.")
+    return dates.dt.strftime(formats[to]).astype(object).where(dates.notna(), None)
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
