@@ -35,6 +35,30 @@ ENTITY_LABELS = {
 }
 
 
+# Words of clinical and administrative text that spaCy's small model tends to take for names or organisations.
+ALLOW_LIST = [
+    "MRN",
+    "DOB",
+    "NHS",
+    "SSN",
+    "ID",
+    "Dr",
+    "Dr.",
+    "Patient",
+    "Bilirubin",
+    "bilirubin",
+    "Albumin",
+    "albumin",
+    "Pruritus",
+    "pruritus",
+    "ursodiol",
+    "Stage",
+    "Follow-up",
+    "mg/dL",
+    "g/dL",
+]
+
+
 def model_path() -> Path:
     configured = getattr(settings, "SPACY_MODEL_PATH", None)
     if configured:
@@ -148,7 +172,7 @@ def analyzer():
 
 def analyze_text(text: str, *, entities: list[str] | None = None, threshold: float = 0.35) -> list[dict]:
     """Entity spans in one text, as plain dicts: type, start, end, score."""
-    results = analyzer().analyze(text=text, language="en", entities=entities, score_threshold=threshold)
+    results = analyzer().analyze(text=text, language="en", entities=entities, score_threshold=threshold, allow_list=ALLOW_LIST)
     return [{"type": r.entity_type, "start": r.start, "end": r.end, "score": round(r.score, 3)} for r in results]
 
 
@@ -159,5 +183,7 @@ def analyze_texts(
     from presidio_analyzer import BatchAnalyzerEngine
 
     batch = BatchAnalyzerEngine(analyzer_engine=analyzer())
-    results = batch.analyze_iterator(texts, language="en", entities=entities, score_threshold=threshold, batch_size=batch_size)
+    results = batch.analyze_iterator(
+        texts, language="en", entities=entities, score_threshold=threshold, batch_size=batch_size, allow_list=ALLOW_LIST
+    )
     return [[{"type": r.entity_type, "start": r.start, "end": r.end, "score": round(r.score, 3)} for r in row] for row in results]

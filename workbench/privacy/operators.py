@@ -14,7 +14,7 @@ from faker import Faker
 
 REDACTED = "[REDACTED]"
 SURROGATES = {
-    "name": lambda fake: fake.name(),
+    "name": lambda fake: f"{fake.first_name()} {fake.last_name()}",  # no "Dr." or "Jr.": they would read as real titles
     "first_name": lambda fake: fake.first_name(),
     "last_name": lambda fake: fake.last_name(),
     "phone": lambda fake: fake.phone_number(),
@@ -54,16 +54,22 @@ def keyed_hash(values: pd.Series, *, secret: bytes, length: int = 16) -> pd.Seri
     return _per_distinct(values, lambda v: _digest(secret, "hash", v).hex()[:length])
 
 
-def pseudonym(values: pd.Series, *, secret: bytes, kind: str = "name") -> pd.Series:
-    """A Faker surrogate seeded by the keyed hash of the value: stable for the workspace, unguessable without it."""
+def pseudonym(values: pd.Series, *, secret: bytes, kind: str = "name", avoid: frozenset[str] = frozenset()) -> pd.Series:
+    """A Faker surrogate seeded by the keyed hash of the value: stable for the workspace, unguessable without it.
+
+    A surrogate that happens to equal a real value in `avoid` (say, another patient's name) is drawn again."""
     if kind not in SURROGATES:
         raise ValueError(f"Unknown pseudonym kind {kind!r}; choose one of {', '.join(SURROGATES)}.")
     fake = Faker("en_US")
     make = SURROGATES[kind]
 
     def surrogate(value: str) -> str:
-        fake.seed_instance(int.from_bytes(_digest(secret, f"pseudonym:{kind}", value)[:8], "big"))
-        return make(fake)
+        for attempt in range(50):
+            fake.seed_instance(int.from_bytes(_digest(secret, f"pseudonym:{kind}:{attempt}", value)[:8], "big"))
+            candidate = make(fake)
+            if candidate not in avoid:
+                return candidate
+        return f"{kind}-{_digest(secret, 'pseudonym-fallback', value).hex()[:12]}"
 
     return _per_distinct(values, surrogate)
 
@@ -84,7 +90,7 @@ def generalize_number(values: pd.Series, *, width: float, top: float | None = No
         raise ValueError("width must be positive.")
     numbers = pd.to_numeric(values, errors="raise")
     low = np.floor(numbers / width) * width
-    high = low + width - (1 if float(width).is_integer() and (numbers.dropna() % 1 == 0).all() else 0)
+    high = low + width - (1 if float(width).is_integer() else 0)  # age bands read 30-39, not 30-40
     labels = [None if pd.isna(a) else f"{_fmt(a)}-{_fmt(b)}" for a, b in zip(low, high)]
     out = pd.Series(labels, index=values.index, dtype=object)
     if top is not None:

@@ -1,5 +1,4 @@
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -36,4 +35,4 @@ class Command(BaseCommand):
         if out:
             Path(out).write_text(text + "\n")
         else:
-            sys.stdout.write(text + "\n")
+            self.stdout.write(text + "\n")

@@ -1,0 +1,310 @@
+"""Anonymisation policies: which operator each column gets, checked before anything runs, and applied.
+
+A policy is JSON:
+    {"columns": {"patient_name": {"operator": "pseudonym", "kind": "name"}, "age": {"operator": "generalize", "width": 10, "top": 90}, …},
+     "quasi_identifiers": ["age", "sex", "zip"], "k": 5, "suppress": "rows"}
+Columns the policy does not name are kept.
+"""
+
+import re
+
+import pandas as pd
+
+from workbench.privacy import operators
+from workbench.privacy.classify import DIRECT, FREE_TEXT, QUASI
+
+NUMERIC, DATES, TEXT, ANY = "numeric", "dates", "text", "any"
+# operator -> (types it fits, allowed parameters with their types)
+OPERATORS = {
+    "keep": (ANY, {}),
+    "drop": (ANY, {}),
+    "redact": (ANY, {"replacement": str}),
+    "mask": (ANY, {"keep_last": int, "char": str}),
+    "hash": (ANY, {"length": int}),
+    "pseudonym": (ANY, {"kind": str}),
+    "date_shift": (DATES, {"subject": str, "max_days": int}),
+    "generalize": (ANY, {"width": (int, float), "top": (int, float), "bottom": (int, float), "keep": int, "to": str}),
+    "top_bottom_code": (NUMERIC, {"top": (int, float), "bottom": (int, float)}),
+    "replace_entities": (TEXT, {"style": str}),
+}
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be applied to this table, with every reason."""
+
+
+def column_family(series: pd.Series, semantic_type: str | None = None) -> str:
+    if semantic_type in ("date", "datetime") or pd.api.types.is_datetime64_any_dtype(series):
+        return DATES
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return NUMERIC
+    return TEXT
+
+
+def validate(policy: dict, frame: pd.DataFrame, types: dict[str, str] | None = None) -> list[str]:
+    """Every problem with `policy` for `frame`, as sentences; empty when it can be applied."""
+    types = types or {}
+    problems = []
+    if not isinstance(policy, dict) or not isinstance(policy.get("columns", {}), dict):
+        return ["The policy must be an object with a 'columns' object."]
+    for name, rule in policy.get("columns", {}).items():
+        if name not in frame.columns:
+            problems.append(f"Column '{name}' is not in the table.")
+            continue
+        if not isinstance(rule, dict) or rule.get("operator") not in OPERATORS:
+            problems.append(f"Column '{name}': operator must be one of {', '.join(OPERATORS)}.")
+            continue
+        fits, allowed = OPERATORS[rule["operator"]]
+        family = column_family(frame[name], types.get(name))
+        if fits != ANY and fits != family:
+            problems.append(f"Column '{name}': {rule['operator']} needs a {fits} column, and this one holds {family}.")
+        typed = []
+        for key, value in rule.items():
+            if key == "operator":
+                continue
+            if key not in allowed:
+                typed.append(f"Column '{name}': {rule['operator']} takes no parameter '{key}'.")
+            elif not isinstance(value, allowed[key]) or isinstance(value, bool):
+                typed.append(f"Column '{name}': parameter '{key}' has the wrong type.")
+        problems.extend(typed or _parameter_problems(name, rule, frame, family))
+    for name in policy.get("quasi_identifiers", []):
+        if name not in frame.columns:
+            problems.append(f"Quasi-identifier '{name}' is not in the table.")
+    k = policy.get("k", 1)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        problems.append("k must be a whole number of at least 1.")
+    if policy.get("suppress", "rows") not in ("rows", "cells"):
+        problems.append("suppress must be 'rows' or 'cells'.")
+    return problems
+
+
+def _parameter_problems(name: str, rule: dict, frame: pd.DataFrame, family: str) -> list[str]:
+    problems = []
+    operator = rule["operator"]
+    if operator == "pseudonym" and rule.get("kind", "name") not in operators.SURROGATES:
+        problems.append(f"Column '{name}': pseudonym kind must be one of {', '.join(operators.SURROGATES)}.")
+    if operator == "date_shift":
+        subject = rule.get("subject")
+        if not subject or subject not in frame.columns:
+            problems.append(f"Column '{name}': date_shift needs 'subject', a column of the table that identifies the person.")
+        if rule.get("max_days", 180) < 1:
+            problems.append(f"Column '{name}': max_days must be at least 1.")
+    if operator == "generalize":
+        if family == NUMERIC and not rule.get("width", 0) > 0:
+            problems.append(f"Column '{name}': generalize on numbers needs a positive 'width'.")
+        if family == DATES and rule.get("to", "month") not in ("month", "year"):
+            problems.append(f"Column '{name}': dates generalise 'to' month or year.")
+        if family == TEXT and not rule.get("keep", 3) > 0:
+            problems.append(f"Column '{name}': generalize on text keeps a prefix: 'keep' must be positive.")
+    if operator == "mask" and rule.get("keep_last", 4) < 0:
+        problems.append(f"Column '{name}': keep_last cannot be negative.")
+    if operator == "replace_entities" and rule.get("style", "tag") not in ("tag", "surrogate"):
+        problems.append(f"Column '{name}': style must be 'tag' or 'surrogate'.")
+    return problems
+
+
+def propose(scan: dict, *, k: int = 5) -> dict:
+    """A starting policy from a scan: identifiers pseudonymised or dropped, quasi-identifiers generalised, text cleaned."""
+    columns, quasi = {}, []
+    for column in scan["columns"]:
+        name, entity, kind = column["name"], column["entity"], column["kind"]
+        if kind == DIRECT:
+            columns[name] = _direct_rule(entity)
+        elif kind == QUASI:
+            quasi.append(name)
+            columns[name] = _quasi_rule(entity, column.get("semantic_type"))
+        elif kind == FREE_TEXT:
+            columns[name] = {"operator": "replace_entities", "style": "surrogate"}
+    return {"columns": columns, "quasi_identifiers": quasi, "k": k, "suppress": "rows"}
+
+
+def _direct_rule(entity: str | None) -> dict:
+    kinds = {"PERSON": "name", "PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "ADDRESS": "address"}
+    if entity in kinds:
+        return {"operator": "pseudonym", "kind": kinds[entity]}
+    if entity in ("MEDICAL_RECORD_NUMBER", "RECORD_ID", "UK_NHS", "US_SSN", "IBAN_CODE"):
+        return {"operator": "hash"}
+    if entity == "CREDIT_CARD":
+        return {"operator": "mask", "keep_last": 4}
+    if entity == "DATE_OF_BIRTH":
+        return {"operator": "generalize", "to": "year"}
+    return {"operator": "drop"}
+
+
+def _quasi_rule(entity: str | None, semantic_type: str | None) -> dict:
+    if entity == "AGE":
+        return {"operator": "generalize", "width": 10, "top": 90}
+    if entity == "POSTCODE":
+        return {"operator": "generalize", "keep": 3}
+    if semantic_type in ("date", "datetime") or entity == "DATE_TIME":
+        return {"operator": "generalize", "to": "month"}
+    return {"operator": "keep"}
+
+
+def apply(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """The anonymised table and what was done; raises PolicyError (changing nothing) when the policy does not fit."""
+    problems = validate(policy, frame, types)
+    if problems:
+        raise PolicyError("; ".join(problems))
+    out = frame.copy()
+    rules = policy.get("columns", {})
+    text_rules = {name: rule for name, rule in rules.items() if rule["operator"] == "replace_entities"}
+    # Real values a surrogate must never be: every value of the columns this policy changes.
+    avoid = frozenset(
+        str(v).strip() for n, r in rules.items() if r["operator"] not in ("keep", "replace_entities") for v in frame[n].dropna().unique()
+    )
+    for name, rule in rules.items():
+        if name not in text_rules:
+            out = _apply_rule(out, frame, name, rule, secret, (types or {}).get(name), avoid)
+    known = _known_identifiers(frame, out, rules)
+    for name, rule in text_rules.items():
+        out[name] = replace_entities(frame[name], secret=secret, style=rule.get("style", "tag"), known=known, avoid=avoid)
+    summary = {
+        "columns_changed": sorted(n for n, r in rules.items() if r["operator"] != "keep"),
+        "suppressed_rows": 0,
+        "suppressed_cells": 0,
+    }
+    quasi = [q for q in policy.get("quasi_identifiers", []) if q in out.columns]
+    k = policy.get("k", 1)
+    if quasi and k > 1:
+        out, suppressed = enforce_k(out, quasi, k, how=policy.get("suppress", "rows"))
+        summary[f"suppressed_{policy.get('suppress', 'rows')}"] = suppressed
+    return out, summary
+
+
+def _apply_rule(
+    out: pd.DataFrame,
+    original: pd.DataFrame,
+    name: str,
+    rule: dict,
+    secret: bytes,
+    semantic_type: str | None,
+    avoid: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
+    operator, values = rule["operator"], original[name]
+    params = {key: value for key, value in rule.items() if key != "operator"}
+    if operator == "keep":
+        return out
+    if operator == "drop":
+        return out.drop(columns=[name])
+    if operator == "redact":
+        out[name] = operators.redact(values, **params)
+    elif operator == "mask":
+        out[name] = operators.mask(values, **params)
+    elif operator == "hash":
+        out[name] = operators.keyed_hash(values, secret=secret, **params)
+    elif operator == "pseudonym":
+        out[name] = operators.pseudonym(values, secret=secret, avoid=avoid, **params)
+    elif operator == "date_shift":
+        out[name] = operators.date_shift(
+            values, original[params["subject"]].astype("string"), secret=secret, max_days=params.get("max_days", 180)
+        )
+    elif operator == "generalize":
+        family = column_family(values, semantic_type)
+        if family == NUMERIC:
+            out[name] = operators.generalize_number(values, **{k: v for k, v in params.items() if k in ("width", "top", "bottom")})
+        elif family == DATES:
+            out[name] = operators.generalize_date(values, to=params.get("to", "month"))
+        else:
+            out[name] = operators.generalize_postcode(values, keep=params.get("keep", 3))
+    elif operator == "top_bottom_code":
+        out[name] = operators.top_bottom_code(values, **params)
+    return out
+
+
+SURROGATE_KINDS = {"PERSON": "name", "PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "LOCATION": "city", "ORGANIZATION": "company"}
+
+
+def _known_identifiers(original: pd.DataFrame, anonymised: pd.DataFrame, rules: dict) -> list[list[tuple[str, str]]]:
+    """Per row, the identifying values this table itself holds (and what replaced them), to find them in its free text.
+
+    NER misses names and numbers in clinical notes; the row's own name, phone, record number and date of
+    birth are the likeliest to appear there, so they are searched for literally as well."""
+    columns = [n for n, r in rules.items() if r["operator"] not in ("keep", "replace_entities")]
+    rows = [[] for _ in range(len(original))]
+    for name in columns:
+        before = original[name].astype("string").tolist()
+        after = anonymised[name].astype("string").tolist() if name in anonymised.columns else [None] * len(before)
+        for position, (value, replacement) in enumerate(zip(before, after)):
+            if value is None or value is pd.NA or len(value.strip()) < 3:
+                continue
+            tag = replacement if isinstance(replacement, str) and replacement else f"<{name.upper()}>"
+            rows[position].append((value.strip(), tag))
+            parts = value.split()
+            if len(parts) > 1 and rules[name].get("kind", "") in ("name", "") and rules[name]["operator"] == "pseudonym":
+                surrogate_parts = tag.split()
+                for index, part in enumerate(parts):
+                    if len(part) >= 3:
+                        rows[position].append((part, surrogate_parts[min(index, len(surrogate_parts) - 1)]))
+    return rows
+
+
+def replace_entities(
+    values: pd.Series,
+    *,
+    secret: bytes,
+    style: str = "tag",
+    known: list[list[tuple[str, str]]] | None = None,
+    avoid: frozenset[str] = frozenset(),
+) -> pd.Series:
+    """Free text with every detected entity replaced by <TYPE> or a consistent surrogate; the row's own
+    identifiers (`known`) are replaced by what replaced them in their columns."""
+    from workbench.privacy import engine
+
+    texts = values.astype("string")
+    present = [i for i, text in enumerate(texts.tolist()) if isinstance(text, str)]
+    spans_per_text = engine.analyze_texts([texts.iloc[i] for i in present])
+    out = values.astype(object).copy()
+    for i, spans in zip(present, spans_per_text):
+        text = texts.iloc[i]
+        literal = _literal_spans(text, known[i] if known else [])
+        out.iloc[i] = _replace(text, literal + [dict(s, replacement=None) for s in spans], secret, style, avoid)
+    return out
+
+
+def _literal_spans(text: str, pairs: list[tuple[str, str]]) -> list[dict]:
+    spans = []
+    for value, replacement in sorted(pairs, key=lambda pair: -len(pair[0])):
+        for match in re.finditer(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text, flags=re.IGNORECASE):
+            spans.append({"type": "KNOWN", "start": match.start(), "end": match.end(), "score": 2.0, "replacement": replacement})
+    return spans
+
+
+def _replace(text: str, spans: list[dict], secret: bytes, style: str, avoid: frozenset[str] = frozenset()) -> str:
+    chosen, taken = [], []
+    # Known identifiers first, then longer and surer spans; a span overlapping one already chosen is dropped.
+    for span in sorted(spans, key=lambda s: (-s["score"], -(s["end"] - s["start"]))):
+        if all(span["end"] <= a or span["start"] >= b for a, b in taken):
+            chosen.append(span)
+            taken.append((span["start"], span["end"]))
+    chosen.sort(key=lambda s: s["start"])
+    pieces, position = [], 0
+    for span in chosen:
+        original = text[span["start"] : span["end"]]
+        pieces.append(text[position : span["start"]])
+        kind = SURROGATE_KINDS.get(span["type"])
+        if span.get("replacement"):
+            pieces.append(span["replacement"])
+        elif style == "surrogate" and kind:
+            pieces.append(operators.pseudonym(pd.Series([original]), secret=secret, kind=kind, avoid=avoid)[0])
+        else:
+            pieces.append(f"<{span['type']}>")
+        position = span["end"]
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def enforce_k(frame: pd.DataFrame, quasi_identifiers: list[str], k: int, *, how: str = "rows") -> tuple[pd.DataFrame, int]:
+    """Suppress the records (or their quasi-identifier cells) in equivalence classes smaller than k."""
+    from workbench.privacy.risk import class_sizes
+
+    sizes = class_sizes(frame, quasi_identifiers)
+    small = sizes < k
+    if how == "rows":
+        return frame.loc[~small].reset_index(drop=True), int(small.sum())
+    out = frame.astype({q: object for q in quasi_identifiers})
+    out.loc[small, quasi_identifiers] = "*"
+    # Suppressed cells form one class '*'; if it is still smaller than k, those rows go too.
+    sizes = class_sizes(out, quasi_identifiers)
+    still = sizes < k
+    return out.loc[~still].reset_index(drop=True), int(small.sum()) * len(quasi_identifiers) + int(still.sum())
