@@ -11,6 +11,8 @@ from workbench.datasets import views as datasets_views
 from workbench.http import error
 from workbench.jobs import api as jobs_api
 from workbench.jobs import views as jobs_views
+from workbench.privacy import api as privacy_api
+from workbench.privacy import views as privacy_views
 
 api_v1 = [
     path("api/v1/auth/token", accounts_api.token),
@@ -22,6 +24,9 @@ api_v1 = [
     path("api/v1/versions/<int:version_id>", datasets_api.version),
     path("api/v1/versions/<int:version_id>/preview", datasets_api.preview),
     path("api/v1/versions/<int:version_id>/download", datasets_api.download),
+    path("api/v1/versions/<int:version_id>/scan", privacy_api.scan),
+    path("api/v1/versions/<int:version_id>/anonymize", privacy_api.anonymize),
+    path("api/v1/workspaces/<int:workspace_id>/policies", privacy_api.policies),
     path("api/v1/jobs/<int:job_id>", jobs_api.job),
     path("api/v1/jobs/<int:job_id>/cancel", jobs_api.cancel),
     path("api/v1/jobs/<int:job_id>/retry", jobs_api.retry),
@@ -44,6 +49,9 @@ pages = [
     path("v/<int:version_id>/preview", datasets_views.preview, name="preview"),
     path("v/<int:version_id>/download", datasets_views.download, name="download"),
     path("v/<int:version_id>/profile", datasets_views.reprofile, name="reprofile"),
+    path("v/<int:version_id>/scan", privacy_views.scan, name="scan"),
+    path("v/<int:version_id>/anonymize", privacy_views.anonymize, name="anonymize"),
+    path("v/<int:version_id>/anonymize/preview", privacy_views.preview, name="anonymize_preview"),
     path("jobs/<int:job_id>/", jobs_views.job, name="job"),
     path("jobs/<int:job_id>/status", jobs_views.status, name="job_status"),
     path("jobs/<int:job_id>/cancel", jobs_views.cancel, name="job_cancel"),

@@ -102,6 +102,29 @@ SCHEMA = {
                 query={"format": {"enum": ["csv", "xlsx", "parquet"]}},
             )
         },
+        "/api/v1/versions/{version_id}/scan": {
+            "get": _op("The version's personal-data scan and the policy it proposes", params=["version_id"]),
+            "post": _op("Scan the version for personal data (a job)", params=["version_id"], ok="202"),
+        },
+        "/api/v1/versions/{version_id}/anonymize": {
+            "post": _op(
+                "Anonymise the version into a new ANONYMIZED version (a job)",
+                params=["version_id"],
+                body=_json_body(
+                    {"rules": {"type": ["object", "string"]}, "policy": {"type": "integer"}, "save_as": {"type": "string"}}, []
+                ),
+                ok="202",
+            )
+        },
+        "/api/v1/workspaces/{workspace_id}/policies": {
+            "get": _op("Saved anonymisation policies", params=["workspace_id"]),
+            "post": _op(
+                "Save a policy by name",
+                params=["workspace_id"],
+                body=_json_body({"name": {"type": "string"}, "rules": {"type": "object"}}, ["name", "rules"]),
+                ok="201",
+            ),
+        },
         "/api/v1/jobs/{job_id}": {"get": _op("Status and progress of a background job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/cancel": {"post": _op("Cancel a queued or running job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/retry": {"post": _op("Retry a failed or cancelled job", params=["job_id"], ok="202")},

@@ -2,7 +2,6 @@
 
 import base64
 import io
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -25,8 +24,10 @@ from workbench.datasets.storage import (
     incoming_path,
     new_data_key,
     open_version,
+    read_encrypted_json,
     unwrap_key,
     version_relative_path,
+    write_encrypted_json,
 )
 from workbench.datasets.uploads import StagedUpload
 from workbench.jobs.actions import JobError, create_job
@@ -134,16 +135,52 @@ def purge_dataset(*, dataset: Dataset, user) -> int:
     return removed
 
 
+def store_table(*, dataset: Dataset, table: pa.Table, tier: str, parent: Version | None, made_by: dict, user) -> Version:
+    """Write a table as a new encrypted version of `dataset` (the stages that derive versions use this)."""
+    from workbench.datasets.ingest import describe_schema, normalise_types
+
+    relative = version_relative_path(dataset.pk)
+    table = normalise_types(table)
+    with EncryptedWriter(data_path(relative), unwrap_key(dataset.wrapped_key)) as out:
+        pq.write_table(table, out, compression="snappy")
+    with transaction.atomic():
+        number = (dataset.versions.select_for_update().order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = Version.objects.create(
+            dataset=dataset,
+            number=number,
+            tier=tier,
+            parent=parent,
+            made_by=made_by,
+            file=relative,
+            size_bytes=data_path(relative).stat().st_size,
+            row_count=table.num_rows,
+            column_count=table.num_columns,
+            schema=describe_schema(table.schema),
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        record_event(
+            actor=user,
+            action="version.create",
+            obj=version,
+            workspace_id=dataset.workspace_id,
+            details={"tier": tier, "rows": table.num_rows},
+        )
+    return version
+
+
+def read_table(version: Version) -> pa.Table:
+    with open_version(version) as src:
+        return pq.read_table(src)
+
+
 def start_profile(*, version: Version, user):
     return create_job(kind="profile", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version)
 
 
 def profile_version(*, version: Version, progress: Progress) -> dict:
     profile = profile_parquet(lambda: open_version(version), progress=progress)
-    key = unwrap_key(version.dataset.wrapped_key)
     relative = version.file.replace(".parquet.enc", ".profile.json.enc")
-    with EncryptedWriter(data_path(relative), key) as out:
-        out.write(json.dumps(profile).encode())
+    write_encrypted_json(relative, unwrap_key(version.dataset.wrapped_key), profile)
     Version.objects.filter(pk=version.pk).update(profile_file=relative, profiled_at=timezone.now(), schema=semantic_schema(profile))
     return {"duplicate_rows": profile["duplicate_rows"], "seconds": profile["seconds"]}
 
@@ -151,8 +188,7 @@ def profile_version(*, version: Version, progress: Progress) -> dict:
 def read_profile(version: Version) -> dict | None:
     if not version.profile_file:
         return None
-    with EncryptedReader(data_path(version.profile_file), unwrap_key(version.dataset.wrapped_key)) as src:
-        return json.loads(src.read())
+    return read_encrypted_json(version.profile_file, unwrap_key(version.dataset.wrapped_key))
 
 
 def preview(version: Version, *, page: int, page_size: int) -> dict:

@@ -176,7 +176,7 @@ def _write_stream(
                 rows += batch.num_rows
                 if rows > limits.max_rows:
                     raise IngestError(f"The table has more than {limits.max_rows:,} rows, the limit.")
-                batch = _normalise(batch)
+                batch = normalise_types(batch)
                 _check_cell_length(batch, limits.max_cell_chars)
                 if writer is None:
                     writer = pq.ParquetWriter(out, batch.schema, compression="snappy", use_dictionary=use_dictionary)
@@ -563,7 +563,7 @@ def read_parquet(src: BinaryIO, *, size: int, out_factory, limits: Limits, progr
     return IngestResult(format="parquet", row_count=rows, columns=describe_schema(out_schema))
 
 
-def _normalise(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+def normalise_types(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
     """Store only the types the later stages know: text, numbers, booleans, dates and timestamps."""
     columns = []
     for name, column in zip(batch.schema.names, batch.columns):

@@ -54,6 +54,8 @@ class Version(models.Model):
     schema = models.JSONField(default=list)
     profile_file = models.CharField(max_length=300, blank=True, help_text="Encrypted profile JSON under the data dir.")
     profiled_at = models.DateTimeField(null=True, blank=True)
+    scan_file = models.CharField(max_length=300, blank=True, help_text="Encrypted scan report JSON under the data dir.")
+    scanned_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -77,6 +79,7 @@ class Version(models.Model):
             "size_bytes": self.size_bytes,
             "schema": self.schema,
             "profiled_at": self.profiled_at.isoformat() if self.profiled_at else None,
+            "scanned_at": self.scanned_at.isoformat() if self.scanned_at else None,
             "created_by": self.created_by.username if self.created_by else None,
             "created_at": self.created_at.isoformat(),
         }

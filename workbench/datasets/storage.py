@@ -228,3 +228,17 @@ def open_version(version) -> io.RawIOBase:
     if not version.encrypted:
         return open(path, "rb")
     return EncryptedReader(path, unwrap_key(version.dataset.wrapped_key))
+
+
+def write_encrypted_json(relative: str, key: bytes, document) -> None:
+    import json
+
+    with EncryptedWriter(data_path(relative), key) as out:
+        out.write(json.dumps(document, default=str).encode())
+
+
+def read_encrypted_json(relative: str, key: bytes):
+    import json
+
+    with EncryptedReader(data_path(relative), key) as src:
+        return json.loads(src.read())

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,6 +11,7 @@ from workbench.datasets import actions
 from workbench.datasets.downloads import download_response
 from workbench.datasets.receive import UploadRejected, receive_upload
 from workbench.http import BadRequest, int_param
+from workbench.privacy import actions as privacy
 
 
 @login_required
@@ -54,6 +57,10 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     version, membership = get_version_for_user(request.user, version_id)
     profile = actions.read_profile(version)
     charts = {i: c["chart"] for i, c in enumerate(profile["columns"]) if c.get("chart")} if profile else {}
+    scan = privacy.read_scan(version)
+    for column in (scan or {}).get("columns", []):
+        column["kind_label"] = column["kind"].replace("_", " ")
+    proposed = privacy.proposed_policy(version) if scan else None
     active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).first()
     return render(
         request,
@@ -66,6 +73,9 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
             "active_job": active,
             "last_job": version.jobs.first(),
             "can_run": can(membership, "run"),
+            "scan": scan,
+            "proposed_json": json.dumps(proposed, indent=2) if proposed else "",
+            "policies": version.dataset.workspace.policies.all(),
         },
     )
 

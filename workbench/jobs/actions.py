@@ -17,6 +17,8 @@ TASKS = {
     "ingest": ("tasks.datasets.ingest_task", "cpu"),
     "profile": ("tasks.datasets.profile_task", "cpu"),
     "diagnostic": ("tasks.jobs.diagnostic_task", "cpu"),
+    "scan": ("tasks.privacy.scan_task", "cpu"),
+    "anonymize": ("tasks.privacy.anonymize_task", "cpu"),
 }
 
 

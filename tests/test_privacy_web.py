@@ -1,0 +1,111 @@
+"""The privacy stage through the API and the pages: scan a RAW version, anonymise it into an ANONYMIZED
+version with its risk report, which analysts may then read; RAW values never appear in the result."""
+
+import json
+import re
+
+import pytest
+
+from workbench.datasets.models import Version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def raw(uploaded):
+    from workbench.console.demo import demo_table
+
+    return uploaded(demo_table().to_csv(index=False).encode(), filename="demo.csv")
+
+
+def run(django_capture_on_commit_callbacks, call):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = call()
+    assert response.status_code == 202, response.content
+    from workbench.jobs.models import Job
+
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.status == "succeeded", job.error
+    return job
+
+
+def test_scan_then_anonymise_through_the_api(api, raw, django_capture_on_commit_callbacks):
+    run(django_capture_on_commit_callbacks, lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/scan"))
+    body = api("alice", "get", f"/api/v1/versions/{raw.pk}/scan").json()
+    assert {"mrn", "patient_name", "phone", "email"} <= set(body["scan"]["direct_identifiers"])
+    assert body["proposed_policy"]["columns"]["patient_name"]["operator"] == "pseudonym"
+    job = run(
+        django_capture_on_commit_callbacks,
+        lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/anonymize", data={"rules": "auto"}, content_type="application/json"),
+    )
+    anonymised = Version.objects.get(pk=job.result["version"])
+    assert anonymised.tier == "ANONYMIZED" and anonymised.parent_id == raw.pk and anonymised.profiled_at
+    assert anonymised.made_by["risk_after"]["min_k"] >= 5 > anonymised.made_by["risk_before"]["min_k"]
+    # analysts read the ANONYMIZED tier (the default policy) and find no original identifier in it
+    download = api("bob", "get", f"/api/v1/versions/{anonymised.pk}/download?format=csv")
+    text = b"".join(download.streaming_content).decode()
+    from workbench.console.demo import demo_table
+
+    original = demo_table()
+    for column in ["patient_name", "phone", "email", "mrn", "date_of_birth"]:
+        assert not [v for v in original[column].astype(str) if v in text], column
+
+
+def test_analysts_cannot_scan_or_anonymise_raw(api, raw):
+    assert api("bob", "post", f"/api/v1/versions/{raw.pk}/scan").status_code == 403
+    assert (
+        api("bob", "post", f"/api/v1/versions/{raw.pk}/anonymize", data={"rules": "auto"}, content_type="application/json").status_code
+        == 403
+    )
+    assert api("charlie", "get", f"/api/v1/versions/{raw.pk}/scan").status_code == 404
+
+
+def test_a_policy_naming_a_missing_column_is_refused_at_once(api, raw):
+    response = api(
+        "alice",
+        "post",
+        f"/api/v1/versions/{raw.pk}/anonymize",
+        data={"rules": {"columns": {"salary": {"operator": "drop"}}}},
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and "Column 'salary' is not in the table" in response.json()["error"]
+    assert not Version.objects.filter(tier="ANONYMIZED").exists()
+
+
+def test_saved_policies_are_reused_by_column_name(api, raw, django_capture_on_commit_callbacks):
+    rules = {"columns": {"patient_name": {"operator": "drop"}, "not_here": {"operator": "drop"}}, "k": 1}
+    saved = api(
+        "alice",
+        "post",
+        f"/api/v1/workspaces/{raw.dataset.workspace_id}/policies",
+        data={"name": "drop names", "rules": rules},
+        content_type="application/json",
+    )
+    assert saved.status_code == 201
+    job = run(
+        django_capture_on_commit_callbacks,
+        lambda: api(
+            "alice", "post", f"/api/v1/versions/{raw.pk}/anonymize", data={"policy": saved.json()["id"]}, content_type="application/json"
+        ),
+    )
+    version = Version.objects.get(pk=job.result["version"])
+    assert "patient_name" not in [c["name"] for c in version.schema] and version.made_by["policy_name"] == "drop names"
+
+
+def test_the_version_page_shows_the_scan_and_previews_a_policy(client, users, raw, django_capture_on_commit_callbacks):
+    client.force_login(users["alice"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/v/{raw.pk}/scan").status_code == 302
+    page = client.get(f"/v/{raw.pk}/").content.decode()
+    assert "direct identifier" in page and "MEDICAL_RECORD_NUMBER" in page
+    proposed = re.search(r'<textarea name="rules"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    rules = json.loads(proposed.replace("&quot;", '"'))
+    preview = client.post(f"/v/{raw.pk}/anonymize/preview", {"rules": json.dumps(rules)}).content.decode()
+    from workbench.console.demo import demo_table
+
+    first = demo_table().head(10)
+    assert "<table" in preview and "clinical_notes" in preview
+    assert not [name for name in first["patient_name"] if name in preview]
+    assert not [phone for phone in first["phone"] if phone in preview]
+    bad = client.post(f"/v/{raw.pk}/anonymize/preview", {"rules": "{not json"}).content.decode()
+    assert "not valid JSON" in bad
