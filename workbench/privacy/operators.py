@@ -18,7 +18,7 @@ SURROGATES = {
     "first_name": lambda fake: fake.first_name(),
     "last_name": lambda fake: fake.last_name(),
     "phone": lambda fake: fake.phone_number(),
-    "email": lambda fake: fake.email(),
+    "email": lambda fake: f"{fake.user_name()}@{fake.domain_word()}.invalid",  # a reserved TLD: never someone's real address
     "address": lambda fake: fake.address().replace("\n", ", "),
     "city": lambda fake: fake.city(),
     "company": lambda fake: fake.company(),
