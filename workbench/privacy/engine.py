@@ -134,7 +134,20 @@ def _custom_recognizers() -> list:
         def analyze(self, text, entities, nlp_artifacts=None):
             return [RecognizerResult("AGE_OVER_89", m.start(), m.end(), 0.7) for m in self.PATTERN.finditer(text)]
 
-    return [NhsNumberRecognizer(), mrn, dob, postcode, AgeOver89Recognizer()]
+    # North American numbers as exports write them, with 001/+1 prefixes and extensions, which
+    # Presidio's phonenumbers-based recognizer often misses.
+    phone = PatternRecognizer(
+        supported_entity="PHONE_NUMBER",
+        patterns=[
+            Pattern(
+                "nanp",
+                r"(?<![\w+])(?:(?:\+1|001)[-.\s]?)?(?:\(\d{3}\)\s?|\d{3}[-.\s])\d{3}[-.\s]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?!\w)",
+                0.6,
+            )
+        ],
+        context=["phone", "call", "tel", "telephone", "mobile", "cell", "reachable", "fax"],
+    )
+    return [NhsNumberRecognizer(), mrn, dob, postcode, AgeOver89Recognizer(), phone]
 
 
 @functools.lru_cache(maxsize=1)
