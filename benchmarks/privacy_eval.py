@@ -13,6 +13,7 @@ import io
 import json
 import os
 import random
+import string
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -120,8 +121,8 @@ def notes(seed: int, count: int = 400) -> list[tuple[str, list[tuple[int, int, s
     }
     out = []
     for i in range(count):
-        template, text, spans, position = TEMPLATES[i % len(TEMPLATES)], "", [], 0
-        for literal, field, _, _ in __import__("string").Formatter().parse(template):
+        template, text, spans = TEMPLATES[i % len(TEMPLATES)], "", []
+        for literal, field, _, _ in string.Formatter().parse(template):
             text += literal
             if field:
                 value = makers[field]()
@@ -146,7 +147,7 @@ def score_spans(corpus) -> dict:
     predicted = analyze_texts([text for text, _ in corpus])
     found, typed, total = Counter(), Counter(), Counter()
     true_positive_predictions, predictions = 0, 0
-    for (text, truth), spans in zip(corpus, predicted):
+    for (_, truth), spans in zip(corpus, predicted):
         for start, end, kind in truth:
             total[kind] += 1
             overlapping = [s for s in spans if min(end, s["end"]) - max(start, s["start"]) >= 0.5 * (end - start)]
