@@ -59,8 +59,14 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install-dev
+$(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
+	$(BIN)/pip install -r requirements-bench.txt
+	touch $@
+
+bench: install-dev $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/ingest_1gb.py
+	$(BIN)/python benchmarks/privacy_eval.py
+	$(BIN)/python benchmarks/privacy_speed.py
 
 clean:
 	rm -rf var/test benchmarks/out

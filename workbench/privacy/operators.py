@@ -5,6 +5,7 @@ same output everywhere in one workspace, a different one in another, and cannot 
 without the secret.
 """
 
+import functools
 import hashlib
 import hmac
 
@@ -13,17 +14,51 @@ import pandas as pd
 from faker import Faker
 
 REDACTED = "[REDACTED]"
-SURROGATES = {
-    "name": lambda fake: f"{fake.first_name()} {fake.last_name()}",  # no "Dr." or "Jr.": they would read as real titles
-    "first_name": lambda fake: fake.first_name(),
-    "last_name": lambda fake: fake.last_name(),
-    "phone": lambda fake: fake.phone_number(),
-    "email": lambda fake: f"{fake.user_name()}@{fake.domain_word()}.invalid",  # a reserved TLD: never someone's real address
-    "address": lambda fake: fake.address().replace("\n", ", "),
-    "city": lambda fake: fake.city(),
-    "company": lambda fake: fake.company(),
-    "id": lambda fake: fake.bothify("ID-########"),
-}
+SURROGATE_KINDS = ("name", "first_name", "last_name", "phone", "email", "address", "city", "company", "id")
+
+
+@functools.lru_cache(maxsize=1)
+def _pools() -> dict[str, np.ndarray]:
+    """Surrogate parts drawn once from Faker's en_US data with a fixed seed; values pick from them by keyed hash."""
+    from faker.providers.person.en_US import Provider as People
+
+    fake = Faker("en_US")
+    fake.seed_instance(20_261_123)
+    return {
+        "first": np.array(sorted(People.first_names)),
+        "last": np.array(sorted(People.last_names)),
+        "street": np.array(sorted({fake.street_name() for _ in range(4000)})),
+        "city": np.array(sorted({fake.city() for _ in range(3000)})),
+        "company": np.array(sorted({fake.company() for _ in range(4000)})),
+        "mailbox": np.array(["mail", "post", "inbox", "letters", "box"]),
+    }
+
+
+def _surrogates(kind: str, words: np.ndarray) -> list[str]:
+    """Surrogates for rows of keyed random words (n x 8 uint32), built with array operations."""
+    pools = _pools()
+
+    def pick(pool: str, column: int) -> pd.Series:
+        choices = pools[pool]
+        return pd.Series(choices[words[:, column] % len(choices)])
+
+    def digits(column: int, low: int, span: int, width: int = 0) -> pd.Series:
+        numbers = pd.Series(low + words[:, column].astype(np.int64) % span).astype(str)
+        return numbers.str.zfill(width) if width else numbers
+
+    first, last = pick("first", 0), pick("last", 1)
+    builders = {
+        "name": lambda: first + " " + last,
+        "first_name": lambda: first,
+        "last_name": lambda: last,
+        "phone": lambda: digits(2, 201, 798) + "-" + digits(3, 200, 800) + "-" + digits(4, 0, 10_000, 4),
+        "email": lambda: first.str.lower() + "." + last.str.lower() + digits(5, 1, 999) + "@" + pick("mailbox", 6) + ".invalid",
+        "address": lambda: digits(2, 1, 9998) + " " + pick("street", 3) + ", " + pick("city", 4),
+        "city": lambda: pick("city", 0),
+        "company": lambda: pick("company", 0),
+        "id": lambda: "ID-" + digits(2, 0, 100_000_000, 8),
+    }
+    return builders[kind]().tolist()
 
 
 def _digest(secret: bytes, purpose: str, value: str) -> bytes:
@@ -55,23 +90,32 @@ def keyed_hash(values: pd.Series, *, secret: bytes, length: int = 16) -> pd.Seri
 
 
 def pseudonym(values: pd.Series, *, secret: bytes, kind: str = "name", avoid: frozenset[str] = frozenset()) -> pd.Series:
-    """A Faker surrogate seeded by the keyed hash of the value: stable for the workspace, unguessable without it.
+    """A surrogate from Faker's data chosen by the keyed hash of the value: the same value gets the same surrogate
+    throughout a workspace, another one in another workspace, and none can be recomputed without the secret.
 
     A surrogate that happens to equal a real value in `avoid` (say, another patient's name) is drawn again."""
-    if kind not in SURROGATES:
-        raise ValueError(f"Unknown pseudonym kind {kind!r}; choose one of {', '.join(SURROGATES)}.")
-    fake = Faker("en_US")
-    make = SURROGATES[kind]
-
-    def surrogate(value: str) -> str:
-        for attempt in range(50):
-            fake.seed_instance(int.from_bytes(_digest(secret, f"pseudonym:{kind}:{attempt}", value)[:8], "big"))
-            candidate = make(fake)
-            if candidate not in avoid:
-                return candidate
-        return f"{kind}-{_digest(secret, 'pseudonym-fallback', value).hex()[:12]}"
-
-    return _per_distinct(values, surrogate)
+    if kind not in SURROGATE_KINDS:
+        raise ValueError(f"Unknown pseudonym kind {kind!r}; choose one of {', '.join(SURROGATE_KINDS)}.")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [str(u) for u in uniques]
+    chosen = [""] * len(texts)
+    pending = list(range(len(texts)))
+    for attempt in range(50):
+        if not pending:
+            break
+        keyed = b"".join(_digest(secret, f"pseudonym:{kind}:{attempt}", texts[i]) for i in pending)
+        words = np.frombuffer(keyed, dtype="<u4").reshape(-1, 8)
+        retry = []
+        for index, candidate in zip(pending, _surrogates(kind, words)):
+            if candidate in avoid:
+                retry.append(index)
+            else:
+                chosen[index] = candidate
+        pending = retry
+    for index in pending:  # fifty collisions in a row: give up on realism, stay unique and keyed
+        chosen[index] = f"{kind}-{_digest(secret, 'pseudonym-fallback', texts[index]).hex()[:12]}"
+    mapped = np.array(chosen + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def date_shift(dates: pd.Series, subjects: pd.Series, *, secret: bytes, max_days: int = 180) -> pd.Series:

@@ -81,8 +81,8 @@ def validate(policy: dict, frame: pd.DataFrame, types: dict[str, str] | None = N
 def _parameter_problems(name: str, rule: dict, frame: pd.DataFrame, family: str) -> list[str]:
     problems = []
     operator = rule["operator"]
-    if operator == "pseudonym" and rule.get("kind", "name") not in operators.SURROGATES:
-        problems.append(f"Column '{name}': pseudonym kind must be one of {', '.join(operators.SURROGATES)}.")
+    if operator == "pseudonym" and rule.get("kind", "name") not in operators.SURROGATE_KINDS:
+        problems.append(f"Column '{name}': pseudonym kind must be one of {', '.join(operators.SURROGATE_KINDS)}.")
     if operator == "date_shift":
         subject = rule.get("subject")
         if not subject or subject not in frame.columns:
