@@ -85,13 +85,13 @@ def naive_presidio(frame: pd.DataFrame, sample: int) -> dict:
     return {"seconds_per_cell": seconds / (len(rows) * len(rows.columns)), "rows": rows, "outputs": outputs}
 
 
-def leaked(original: pd.DataFrame, anonymised_text: str, columns: list[str]) -> int:
-    """Original values still present as whole values (not as part of a longer surrogate)."""
-    return sum(
-        bool(re.search(rf"(?<![\w.]){re.escape(value)}(?!\w)", anonymised_text))
-        for column in columns
-        for value in original[column].astype(str).unique()
-    )
+def leaked(original: pd.DataFrame, texts: list[str], columns: list[str]) -> int:
+    """Rows whose own name, phone, e-mail or MRN is still in their note, as a whole value."""
+    count = 0
+    for position, text in enumerate(texts):
+        row = original.iloc[position]
+        count += any(re.search(rf"(?<![\w.]){re.escape(str(row[column]))}(?!\w)", text) for column in columns)
+    return count
 
 
 def main() -> None:
@@ -124,16 +124,15 @@ def main() -> None:
     result, _ = apply(policy, frame, secret=b"s" * 32, types=types)
     anonymize_s = time.perf_counter() - started
     print(f"anonymise all: {anonymize_s:.1f} s", flush=True)
-    ours_leaks = leaked(frame, "\n".join(result["clinical_notes"].astype(str)), ["patient_name", "phone", "email", "mrn"])
+    identifiers = ["patient_name", "phone", "email", "mrn"]
+    ours_leaks = leaked(frame, result["clinical_notes"].astype(str).tolist(), identifiers)
 
     naive = naive_presidio(frame, args.baseline_sample)
     naive_s = naive["seconds_per_cell"] * cells
-    notes_naive = "\n".join(o for i, o in enumerate(naive["outputs"]) if i % frame.shape[1] == frame.shape[1] - 1)
+    notes_naive = [o for i, o in enumerate(naive["outputs"]) if i % frame.shape[1] == frame.shape[1] - 1]
     sample_rows = frame.loc[naive["rows"].index]
-    naive_leaks = leaked(sample_rows, notes_naive, ["patient_name", "phone", "email", "mrn"])
-    ours_sample_leaks = leaked(
-        sample_rows, "\n".join(result.loc[naive["rows"].index, "clinical_notes"].astype(str)), ["patient_name", "phone", "email", "mrn"]
-    )
+    naive_leaks = leaked(sample_rows, notes_naive, identifiers)
+    ours_sample_leaks = leaked(sample_rows, result.loc[naive["rows"].index, "clinical_notes"].astype(str).tolist(), identifiers)
     results = {
         "rows": args.rows,
         "cells": cells,
@@ -165,7 +164,7 @@ AnalyzerEngine + AnonymizerEngine called on every cell, timed on {args.baseline_
 | our anonymisation with the proposed policy (NER on every note) | {anonymize_s:.1f} s | {naive_s / anonymize_s:,.0f}× faster |
 | our structured operators alone | {structured_s:.1f} s | {structured_cells / structured_s:,.0f} cells/s (goal ≥ 1,000,000) |
 
-Identifiers (name, phone, e-mail, MRN of the table) still present in the notes afterwards, on the peer's {args.baseline_sample} sample rows:
+Rows whose note still holds the row's own name, phone, e-mail or MRN afterwards, on the peer's {args.baseline_sample} sample rows:
 ours {ours_sample_leaks}, per-cell Presidio {naive_leaks}; ours on all {args.rows:,} rows: {ours_leaks}.
 
 The scan classifies columns from samples (100 values, 50 texts per column) rather than every cell, which is where most
