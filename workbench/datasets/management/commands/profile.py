@@ -1,10 +1,9 @@
 import json
-import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from workbench.datasets.ingest import IngestError, ingest_stream
+from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet
 
 
@@ -17,17 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--charts", action="store_true", help="include the plotly figures")
 
     def handle(self, *args, file, out, charts, **options):
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"No such file: {path}")
-        with tempfile.TemporaryDirectory() as scratch, open(path, "rb") as src:
-            parquet = Path(scratch) / "table.parquet"
-            try:
-                result = ingest_stream(src, filename=path.name, size=path.stat().st_size, out_factory=lambda: open(parquet, "wb"))
-            except IngestError as error:
-                raise CommandError(str(error)) from None
+        with ingested(file) as (parquet, result):
             profile = profile_parquet(lambda: open(parquet, "rb"))
-        profile["source"] = {"file": path.name, "format": result.format, **result.details}
+        profile["source"] = {"file": Path(file).name, "format": result.format, **result.details}
         if not charts:
             for column in profile["columns"]:
                 column.pop("chart", None)

@@ -1,12 +1,11 @@
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from django.core.management.base import BaseCommand, CommandError
 
-from workbench.datasets.ingest import IngestError, ingest_stream
+from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
 from workbench.privacy.policy import PolicyError, apply, propose
 from workbench.privacy.risk import risk_report
@@ -23,20 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--secret-file", help="32+ bytes that key hashes and pseudonyms (default: a fresh random key)")
 
     def handle(self, *args, file, policy, out, k, secret_file, **options):
-        path, target = Path(file), Path(out)
-        if not path.is_file():
-            raise CommandError(f"No such file: {path}")
+        target = Path(out)
         if target.suffix.lower() not in (".csv", ".parquet"):
             raise CommandError("--out must end in .csv or .parquet")
         secret = Path(secret_file).read_bytes() if secret_file else os.urandom(32)
         if len(secret) < 32:
             raise CommandError("The secret file must hold at least 32 bytes.")
-        with tempfile.TemporaryDirectory() as scratch, open(path, "rb") as src:
-            parquet = Path(scratch) / "table.parquet"
-            try:
-                ingest_stream(src, filename=path.name, size=path.stat().st_size, out_factory=lambda: open(parquet, "wb"))
-            except IngestError as error:
-                raise CommandError(str(error)) from None
+        with ingested(file) as (parquet, _):
             schema = semantic_schema(profile_parquet(lambda: open(parquet, "rb")))
             frame = pq.read_table(parquet).to_pandas()
         types = {c["name"]: c["type"] for c in schema}

@@ -1,10 +1,9 @@
 import json
-import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from workbench.datasets.ingest import IngestError, ingest_stream
+from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
 from workbench.privacy.scan import scan_parquet
 
@@ -17,15 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="write the JSON here instead of standard output")
 
     def handle(self, *args, file, out, **options):
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"No such file: {path}")
-        with tempfile.TemporaryDirectory() as scratch, open(path, "rb") as src:
-            parquet = Path(scratch) / "table.parquet"
-            try:
-                ingest_stream(src, filename=path.name, size=path.stat().st_size, out_factory=lambda: open(parquet, "wb"))
-            except IngestError as error:
-                raise CommandError(str(error)) from None
+        with ingested(file) as (parquet, _):
             schema = semantic_schema(profile_parquet(lambda: open(parquet, "rb")))
             report = scan_parquet(lambda: open(parquet, "rb"), schema=schema)
         text = json.dumps(report, indent=2)
