@@ -194,6 +194,9 @@ def test_the_purge_page_needs_the_name_typed(client, users, version):
     from workbench.datasets.models import Dataset
 
     client.force_login(users["alice"])
+    page = client.get(f"/d/{version.dataset_id}/").content.decode()
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<section" not in title and page.count("Delete for good") == 1
     client.post(f"/d/{version.dataset_id}/purge", {"confirm": "wrong"})
     assert Dataset.objects.exists()
     response = client.post(f"/d/{version.dataset_id}/purge", {"confirm": version.dataset.name})

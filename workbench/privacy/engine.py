@@ -196,7 +196,11 @@ def analyzer():
 def analyze_text(text: str, *, entities: list[str] | None = None, threshold: float = 0.35) -> list[dict]:
     """Entity spans in one text, as plain dicts: type, start, end, score."""
     results = analyzer().analyze(text=text, language="en", entities=entities, score_threshold=threshold, allow_list=ALLOW_LIST)
-    return [{"type": r.entity_type, "start": r.start, "end": r.end, "score": round(r.score, 3)} for r in results]
+    return [_as_span(r) for r in results]
+
+
+def _as_span(result) -> dict:
+    return {"type": result.entity_type, "start": result.start, "end": result.end, "score": round(result.score, 3)}
 
 
 def analyze_texts(
@@ -209,4 +213,4 @@ def analyze_texts(
     results = batch.analyze_iterator(
         texts, language="en", entities=entities, score_threshold=threshold, batch_size=batch_size, allow_list=ALLOW_LIST
     )
-    return [[{"type": r.entity_type, "start": r.start, "end": r.end, "score": round(r.score, 3)} for r in row] for row in results]
+    return [[_as_span(r) for r in row] for row in results]
