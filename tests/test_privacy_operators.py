@@ -29,6 +29,17 @@ def test_keyed_hashes_need_the_secret():
     assert operators.keyed_hash(values, secret=SECRET_B)[0] != hashed[0]
 
 
+@pytest.mark.parametrize("secret", [b"", b"k" * 32, b"k" * 64, b"long" * 40])
+def test_keyed_hash_is_standard_hmac_sha256(secret):
+    """Anyone holding the workspace secret can reproduce a hash with any HMAC-SHA256 tool."""
+    import hmac
+
+    values = pd.Series(["MRN0001", "José Ñúñez", "", "x" * 500])
+    hashed = operators.keyed_hash(values, secret=secret, length=64)
+    expected = [hmac.new(secret, f"hash\x1f{v}".encode(), "sha256").hexdigest() for v in values]
+    assert hashed.tolist() == expected
+
+
 def test_date_shift_keeps_each_subjects_intervals():
     frame = pd.DataFrame(
         {

@@ -149,14 +149,11 @@ def apply(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, 
     out = frame.copy()
     rules = policy.get("columns", {})
     text_rules = {name: rule for name, rule in rules.items() if rule["operator"] == "replace_entities"}
-    # Real values a surrogate must never be: every value of the columns this policy changes.
-    avoid = frozenset(
-        str(v).strip() for n, r in rules.items() if r["operator"] not in ("keep", "replace_entities") for v in frame[n].dropna().unique()
-    )
+    avoid = _real_values(frame, rules)
     for name, rule in rules.items():
         if name not in text_rules:
             out = _apply_rule(out, frame, name, rule, secret, (types or {}).get(name), avoid)
-    known = _known_identifiers(frame, out, rules)
+    known = _known_identifiers(frame, out, rules) if text_rules else None
     for name, rule in text_rules.items():
         out[name] = replace_entities(frame[name], secret=secret, style=rule.get("style", "tag"), known=known, avoid=avoid)
     summary = {
@@ -170,6 +167,15 @@ def apply(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, 
         out, suppressed = enforce_k(out, quasi, k, how=policy.get("suppress", "rows"))
         summary[f"suppressed_{policy.get('suppress', 'rows')}"] = suppressed
     return out, summary
+
+
+def _real_values(frame: pd.DataFrame, rules: dict) -> frozenset[str]:
+    """Real values a surrogate must never be: every value of the columns this policy changes (only surrogates need it)."""
+    if not any(r["operator"] in ("pseudonym", "replace_entities") for r in rules.values()):
+        return frozenset()
+    changed = [n for n, r in rules.items() if r["operator"] not in ("keep", "replace_entities")]
+    uniques = [pd.Series(frame[n].dropna().unique()).astype(str).str.strip() for n in changed]
+    return frozenset(pd.concat(uniques).tolist()) if uniques else frozenset()
 
 
 def _apply_rule(
