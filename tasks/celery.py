@@ -22,6 +22,8 @@ if app.conf.broker_url.startswith("filesystem://"):
     for folder in app.conf.broker_transport_options.values():
         if isinstance(folder, str):
             os.makedirs(folder, exist_ok=True)
+if app.conf.result_backend.startswith("file://"):
+    os.makedirs(app.conf.result_backend.removeprefix("file://"), exist_ok=True)
 
 
 @worker_init.connect

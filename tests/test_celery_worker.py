@@ -42,7 +42,7 @@ def start_worker(real_broker, tmp_path):
     database = settings.DATABASES["default"]
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{connection.settings_dict['NAME']}"
 
-    def start(name: str, *, beat: bool = False, queues: str = "cpu,gpu") -> subprocess.Popen:
+    def start(name: str, *, beat: bool = False, queues: str = "cpu,gpu", **extra_env: str) -> subprocess.Popen:
         log = tmp_path / f"{name}.log"
         command = [
             sys.executable,
@@ -69,6 +69,7 @@ def start_worker(real_broker, tmp_path):
             WORKBENCH_JOB_HEARTBEAT_SECONDS="1",
             WORKBENCH_JOB_STALE_SECONDS="3",
             WORKBENCH_JOB_SWEEP_SECONDS="1",
+            **extra_env,
         )
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
         process.log = log
@@ -123,6 +124,40 @@ def test_an_upload_is_ingested_and_profiled_by_a_real_worker(start_worker, api, 
     assert body["profile"]["columns"][0]["name"] == "mrn"
     polled = api("alice", "get", f"/api/v1/jobs/{profile.pk}").json()
     assert polled["status"] == "succeeded" and polled["progress"] == 100
+
+
+def test_free_text_is_scanned_and_cleaned_in_chunks_by_several_workers(start_worker, api, workspace, users):
+    """A chord over two worker processes: both take chunks, the closing task finishes the job, and the
+    ANONYMIZED version holds no name of the notes' patients."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from workbench.console.demo import demo_table
+    from workbench.datasets.actions import read_table
+    from workbench.datasets.models import Version
+
+    for name in ("chunks-a", "chunks-b"):
+        start_worker(name, WORKBENCH_TEXT_CHUNK_ROWS="20")  # 418 rows: 21 chunks
+    demo = demo_table()
+    response = api(
+        "alice",
+        "post",
+        f"/api/v1/workspaces/{workspace.pk}/datasets",
+        data={"file": SimpleUploadedFile("demo.csv", demo.to_csv(index=False).encode())},
+    )
+    ingest = wait_for(lambda: Job.objects.filter(pk=response.json()["job"]["id"], status__in=["succeeded", "failed"]).first(), 60, "ingest")
+    version = ingest.result["version"]
+    scan = api("alice", "post", f"/api/v1/versions/{version}/scan").json()["job"]["id"]
+    scan = wait_for(lambda: Job.objects.filter(pk=scan, status__in=["succeeded", "failed"]).first(), 120, "the chunked scan")
+    assert scan.status == "succeeded", scan.error
+    assert scan.result["text_chunks"] == 21 and scan.result["text_workers"] == 2, scan.result
+    job = api("alice", "post", f"/api/v1/versions/{version}/anonymize", data={"rules": "auto"}, content_type="application/json").json()
+    job = wait_for(
+        lambda: Job.objects.filter(pk=job["job"]["id"], status__in=["succeeded", "failed"]).first(), 120, "the chunked anonymisation"
+    )
+    assert job.status == "succeeded", job.error
+    assert job.result["text_chunks"] == 21 and job.result["text_workers"] == 2, job.result
+    notes = " ".join(read_table(Version.objects.get(pk=job.result["version"]), columns=["clinical_notes"]).column(0).to_pylist())
+    assert not [name for name in demo["patient_name"] if name in notes]
 
 
 def _kill_mid_job(start_worker, workspace, users, name: str) -> Job:

@@ -40,7 +40,12 @@ def request(base: str, path: str, *, token: str | None = None, data: dict | None
 @pytest.fixture
 def embedded(tmp_path):
     port = free_port()
-    env = subprocess_env(WORKBENCH_DATA_DIR=str(tmp_path / "data"), WORKBENCH_DEMO_PASSWORD=PASSWORD, WORKBENCH_PORT=str(port))
+    env = subprocess_env(
+        WORKBENCH_DATA_DIR=str(tmp_path / "data"),
+        WORKBENCH_DEMO_PASSWORD=PASSWORD,
+        WORKBENCH_PORT=str(port),
+        WORKBENCH_TEXT_CHUNK_ROWS="100",
+    )
     for name in [
         "WORKBENCH_DATABASE_URL",
         "WORKBENCH_BROKER_URL",
@@ -77,6 +82,18 @@ def embedded(tmp_path):
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def scan_demo(base: str, token: str, version_id: int) -> dict:
+    """Scan the demo version: its notes go through a chord of chunks on the folder broker and file result backend."""
+    _, body = request(base, f"/api/v1/versions/{version_id}/scan", token=token, data={})
+    job_id = body["job"]["id"]
+    deadline = time.monotonic() + 120
+    while (job := request(base, f"/api/v1/jobs/{job_id}", token=token)[1])["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(1)
+    assert job["status"] == "succeeded", job
+    return job
+
+
 def test_the_run_command_serves_the_demo_with_a_profiled_dataset(embedded):
     base, log, data = embedded
     assert f"Demo owner: demo / {PASSWORD}" in log.read_text()
@@ -102,6 +119,8 @@ def test_the_run_command_serves_the_demo_with_a_profiled_dataset(embedded):
     assert len(charts) >= 20
     status, script = request(base, "/static/vendor/plotly-3.7.0.min.js")
     assert status == 200 and "Plotly" in script[:5000]
+    scan = scan_demo(base, token, version["id"])
+    assert scan["result"]["text_chunks"] == 5 and scan["result"]["free_text_rows_scanned"] == 418
     status, page = request(base, "/login/")
     assert status == 200
     assert not re.findall(r"""(?:src|href)=["']https?://""", page)
@@ -115,6 +134,10 @@ def test_the_embedded_run_keeps_no_plaintext_on_disk(embedded):
     while not list(data.glob("datasets/*/*.profile.json.enc")):
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(1)
+    token = request(base, "/api/v1/auth/token", data={"username": "demo", "password": PASSWORD})[1]["token"]
+    workspace = request(base, "/api/v1/workspaces", token=token)[1]["workspaces"][0]
+    dataset = request(base, f"/api/v1/workspaces/{workspace['id']}/datasets", token=token)[1]["datasets"][0]
+    scan_demo(base, token, dataset["versions"][0]["id"])  # scan reports, spans and chunk files are encrypted too
     names = [n for n in demo_table()["patient_name"] if len(n) > 6][:100]
     for path in data.rglob("*"):
         if path.is_file():

@@ -137,3 +137,30 @@ def test_the_sweeper_removes_staged_uploads_nobody_can_use(settings, job):
     Job.objects.filter(pk=job.pk).update(kind="ingest", status="failed", retryable=True, params={"staging": "staging/kept.upload.enc"})
     assert actions.sweep_stale_jobs()["staged_removed"] == 1
     assert not old.exists() and kept.exists() and fresh.exists()
+
+
+def test_the_sweeper_removes_chunk_folders_of_ended_jobs_only(settings, job, workspace, users):
+    from workbench.datasets.storage import data_path, job_work_path
+
+    ended = Job.objects.create(kind="scan", workspace=workspace, status="failed")
+    running = Job.objects.create(kind="scan", workspace=workspace, status="running", heartbeat_at=timezone.now())
+    folders = {pk: data_path(job_work_path(pk, "attempt-1")) for pk in (ended.pk, running.pk, 10**9)}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+        (folder / "input-00000.json.enc").write_bytes(b"x")
+    assert actions.sweep_stale_jobs()["work_removed"] == 2
+    assert folders[running.pk].exists() and not folders[ended.pk].exists() and not folders[10**9].exists()
+
+
+def test_pieces_of_a_fanned_out_job_finish_it_once_and_skip_once_it_ended(job):
+    from tasks.base import DEFERRED, continue_job
+
+    run_job(job.pk, 1, lambda j, progress: DEFERRED)
+    job.refresh_from_db()
+    assert job.status == "running"  # the chord carries it on
+    assert continue_job(job.pk, 1, lambda j: {"chunk": 0}) == {"chunk": 0}
+    assert continue_job(job.pk, 2, lambda j: {"chunk": 1}) is None  # a piece of an attempt that was requeued
+    continue_job(job.pk, 1, lambda j: {"done": True}, last=True)
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("succeeded", {"done": True})
+    assert continue_job(job.pk, 1, lambda j: {"chunk": 2}) is None

@@ -41,6 +41,15 @@ def test_the_demo_identifiers_are_found(tmp_path, capsys, demo):
     assert found["bili"][0] == "other"
     notes = next(c for c in report["columns"] if c["name"] == "clinical_notes")
     assert {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS"} <= set(notes["entities_in_text"])
+    # every row's spans; where a note names its patient, a span covers the name
+    assert len(notes["spans"]) == len(demo) == notes["text"]["rows_scanned"]
+    named = covered = 0
+    for text, spans, name in zip(demo["clinical_notes"], notes["spans"], demo["patient_name"]):
+        if name in text:
+            named += 1
+            start = text.index(name)
+            covered += any(s["start"] <= start and s["end"] >= start + len(name) for s in spans)
+    assert named > 150 and covered >= 0.95 * named, (named, covered)
 
 
 def test_evidence_is_masked(tmp_path, capsys, demo):

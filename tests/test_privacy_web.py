@@ -109,3 +109,52 @@ def test_the_version_page_shows_the_scan_and_previews_a_policy(client, users, ra
     assert not [phone for phone in first["phone"] if phone in preview]
     bad = client.post(f"/v/{raw.pk}/anonymize/preview", {"rules": "{not json"}).content.decode()
     assert "not valid JSON" in bad
+
+
+def test_free_text_in_chunks_gives_the_same_table_as_one_process(api, raw, settings, django_capture_on_commit_callbacks):
+    """Every row of the notes is scanned, in chunks; anonymising reuses the scan's spans and gives, cell for
+    cell, what the one-process `apply` gives; the chunks' scratch files are gone afterwards."""
+    import pandas as pd
+
+    from workbench.datasets.actions import read_table
+    from workbench.datasets.storage import data_path
+    from workbench.privacy.actions import proposed_policy, read_scan, read_spans
+    from workbench.privacy.policy import apply
+
+    settings.PRIVACY_TEXT_CHUNK_ROWS = 37  # 418 rows: 12 chunks, the last one short
+    scan = run(django_capture_on_commit_callbacks, lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/scan"))
+    assert scan.result["text_chunks"] == 12 and scan.result["free_text_rows_scanned"] == 418
+    raw.refresh_from_db()
+    notes = next(c for c in read_scan(raw)["columns"] if c["name"] == "clinical_notes")
+    assert notes["text"]["rows_scanned"] == 418 and notes["text"]["entities"]["PERSON"] > 100
+    spans = read_spans(raw)["clinical_notes"]
+    assert len(spans) == 418 and all(0 <= s["start"] < s["end"] for row in spans for s in row)
+
+    rules = proposed_policy(raw)
+    job = run(
+        django_capture_on_commit_callbacks,
+        lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/anonymize", data={"rules": rules}, content_type="application/json"),
+    )
+    assert job.result["text_chunks"] == 12
+    anonymised = Version.objects.get(pk=job.result["version"])
+    assert anonymised.made_by["text_entities"]["clinical_notes"] == notes["text"]  # the scan's spans were used
+    frame = read_table(raw).to_pandas()
+    expected, _ = apply(rules, frame, secret=bytes(raw.dataset.workspace.secret), types={c["name"]: c["type"] for c in raw.schema})
+    got = read_table(anonymised).to_pandas()
+    assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
+    pd.testing.assert_frame_equal(got.astype(str), expected.reset_index(drop=True).astype(str), check_dtype=False)
+    assert not list(data_path("work").glob(f"job-{job.pk}/**/*.enc"))
+
+
+def test_purging_removes_scan_reports_spans_and_derived_versions(api, raw, settings, django_capture_on_commit_callbacks):
+    run(django_capture_on_commit_callbacks, lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/scan"))
+    run(
+        django_capture_on_commit_callbacks,
+        lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/anonymize", data={"rules": "auto"}, content_type="application/json"),
+    )
+    folder = settings.DATA_DIR / f"datasets/{raw.dataset_id}"
+    kinds = {path.name.split(".", 1)[1] for path in folder.iterdir()}
+    assert {"parquet.enc", "profile.json.enc", "scan.json.enc", "spans.json.enc"} <= kinds
+    response = api("alice", "delete", f"/api/v1/datasets/{raw.dataset_id}")
+    assert response.status_code == 200
+    assert not list(folder.iterdir())

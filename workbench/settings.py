@@ -155,8 +155,15 @@ elif BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 else:
     raise ImproperlyConfigured("WORKBENCH_BROKER_URL must be redis://… or filesystem://")
+# Results are kept only for the chunks of fanned-out jobs (chords), and hold chunk numbers, never data.
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_RESULT_BACKEND = None
+RESULT_BACKEND = env_str("WORKBENCH_RESULT_BACKEND", "")
+if not RESULT_BACKEND:
+    RESULT_BACKEND = BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else f"file://{DATA_DIR / 'broker' / 'results'}"
+if not RESULT_BACKEND.startswith(("redis://", "rediss://", "file://")):
+    raise ImproperlyConfigured("WORKBENCH_RESULT_BACKEND must be redis://… or file:///a/folder")
+CELERY_RESULT_BACKEND = RESULT_BACKEND
+CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -172,6 +179,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("WORKBENCH_TASKS_EAGER", False)
 
 # Privacy scanning
 # Medical record number formats of this site: regular expressions separated by ";".
+# Rows per chunk when free text is scanned or cleaned on several workers at once.
+PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]
 for _pattern in PRIVACY_MRN_PATTERNS:
     try:

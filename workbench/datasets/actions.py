@@ -25,6 +25,7 @@ from workbench.datasets.storage import (
     new_data_key,
     open_version,
     read_encrypted_json,
+    remove_job_work,
     unwrap_key,
     version_relative_path,
     write_encrypted_json,
@@ -115,8 +116,13 @@ def ingest_upload(*, job, progress: Progress) -> Version:
 
 def purge_dataset(*, dataset: Dataset, user) -> int:
     """Delete a dataset: its files (every version and profile), versions and jobs. Returns the files removed."""
-    files = [data_path(path) for version in dataset.versions.all() for path in (version.file, version.profile_file) if path]
-    staged = [data_path(job.params["staging"]) for job in dataset.workspace.jobs.filter(dataset=dataset) if job.params.get("staging")]
+    files = [
+        data_path(path) for version in dataset.versions.all() for path in (version.file, version.profile_file, version.scan_file) if path
+    ]
+    folder = data_path(f"datasets/{dataset.pk}")
+    files += [path for path in folder.glob("*") if path.is_file()] if folder.exists() else []  # spans and anything else derived
+    jobs = list(dataset.workspace.jobs.filter(dataset=dataset).values_list("pk", "params"))
+    staged = [data_path(params["staging"]) for _, params in jobs if params.get("staging")]
     with transaction.atomic():
         record_event(
             actor=user,
@@ -132,6 +138,8 @@ def purge_dataset(*, dataset: Dataset, user) -> int:
         if path.exists():
             path.unlink()
             removed += 1
+    for job_id, _ in jobs:
+        remove_job_work(job_id)
     return removed
 
 
@@ -168,9 +176,9 @@ def store_table(*, dataset: Dataset, table: pa.Table, tier: str, parent: Version
     return version
 
 
-def read_table(version: Version) -> pa.Table:
+def read_table(version: Version, columns: list[str] | None = None) -> pa.Table:
     with open_version(version) as src:
-        return pq.read_table(src)
+        return pq.read_table(src, columns=columns)
 
 
 def start_profile(*, version: Version, user):

@@ -75,6 +75,17 @@ def incoming_path() -> str:
     return f"datasets/incoming/{uuid.uuid4().hex}.parquet.enc"
 
 
+def job_work_path(job_id: int, name: str = "") -> str:
+    """A file in the scratch folder of one job (chunks of a fanned-out job); the sweeper removes it when the job ends."""
+    return f"work/job-{job_id}/{name}" if name else f"work/job-{job_id}"
+
+
+def remove_job_work(job_id: int) -> None:
+    import shutil
+
+    shutil.rmtree(data_path(job_work_path(job_id)), ignore_errors=True)
+
+
 def version_relative_path(dataset_id: int) -> str:
     return f"datasets/{dataset_id}/{uuid.uuid4().hex}.parquet.enc"
 
@@ -233,6 +244,7 @@ def open_version(version) -> io.RawIOBase:
 def write_encrypted_json(relative: str, key: bytes, document) -> None:
     import json
 
+    data_path(relative).parent.mkdir(parents=True, exist_ok=True)
     with EncryptedWriter(data_path(relative), key) as out:
         out.write(json.dumps(document, default=str).encode())
 

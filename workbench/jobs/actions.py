@@ -179,6 +179,7 @@ def sweep_stale_jobs(*, now=None) -> dict:
             if updated:
                 logger.warning("job %s failed: its worker stopped responding", job.pk)
     counts["staged_removed"] = _remove_orphaned_uploads(now)
+    counts["work_removed"] = _remove_finished_work()
     resend_before = now - timedelta(seconds=settings.JOB_REQUEUE_QUEUED_SECONDS)
     for job in Job.objects.filter(status=JobStatus.QUEUED, queued_at__lt=resend_before):
         Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
@@ -211,3 +212,17 @@ def _remove_orphaned_uploads(now) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _remove_finished_work() -> int:
+    """Delete the scratch folders (chunks) of jobs that are no longer queued or running, or no longer exist."""
+    from workbench.datasets.storage import data_path, remove_job_work
+
+    folder = data_path("work")
+    if not folder.exists():
+        return 0
+    ids = {int(path.name.removeprefix("job-")) for path in folder.glob("job-*") if path.name.removeprefix("job-").isdigit()}
+    active = set(Job.objects.filter(pk__in=ids, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("pk", flat=True))
+    for job_id in ids - active:
+        remove_job_work(job_id)
+    return len(ids - active)

@@ -1,37 +1,118 @@
-"""Domain functions of the privacy stage: scan a version, save policies, anonymise a version."""
+"""Domain functions of the privacy stage: scan a version, save policies, anonymise a version.
+
+Scanning and anonymising run in two steps when the table has free text: the first stages the text in
+chunks (see `text`), a chord of chunk tasks scans or cleans them on every free worker, and the
+closing step (`finish_scan`, `finish_anonymize`) gathers them and writes the result."""
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
 from workbench.audit.actions import record_event
 from workbench.datasets import actions as datasets
 from workbench.datasets.models import Tier, Version
-from workbench.datasets.storage import open_version, read_encrypted_json, unwrap_key, write_encrypted_json
-from workbench.jobs.actions import JobError, create_job
+from workbench.datasets.storage import (
+    EncryptedReader,
+    EncryptedWriter,
+    data_path,
+    job_work_path,
+    open_version,
+    read_encrypted_json,
+    remove_job_work,
+    unwrap_key,
+    write_encrypted_json,
+)
+from workbench.jobs.actions import JobError, create_job, report_progress
+from workbench.privacy import text
 from workbench.privacy.models import Policy
-from workbench.privacy.policy import PolicyError, apply, propose, validate
+from workbench.privacy.policy import PolicyError, apply_structured, finish, propose, validate
 from workbench.privacy.risk import risk_report
 from workbench.privacy.scan import scan_parquet
+
+
+def _key(version: Version) -> bytes:
+    return unwrap_key(version.dataset.wrapped_key)
+
+
+def _job_version(job) -> Version:
+    return Version.objects.select_related("dataset__workspace").get(pk=job.version_id)
 
 
 def start_scan(*, version: Version, user):
     return create_job(kind="scan", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version)
 
 
-def scan_version(*, version: Version, progress) -> dict:
-    progress(10, "Classifying columns")
+def scan_version(*, job, progress) -> dict:
+    """Classify the columns from a sample. Free-text columns are then scanned on every row: their text is
+    staged in chunks and {"chunks": n} returned for the chord; otherwise the report is saved at once."""
+    version = _job_version(job)
+    progress(5, "Classifying columns")
     report = scan_parquet(lambda: open_version(version), schema=version.schema)
+    if not report["free_text"] or not version.row_count:
+        return _save_scan(version, report, spans={})
+    progress(10, "Splitting the free text into chunks")
+    table = datasets.read_table(version, columns=report["free_text"])
+    columns = {
+        name: {"texts": table.column(name).cast(pa.string()).to_pylist(), "spans": None, "style": None} for name in report["free_text"]
+    }
+    remove_job_work(job.pk)
+    return {"chunks": text.stage(job, _key(version), columns, state={"report": report})}
+
+
+def process_text_chunk(*, job, index: int, count: int, low: float, high: float) -> dict:
+    """One chunk of a scan's or anonymisation's free text (run by the chord's tasks)."""
+    version = _job_version(job)
+    done = text.process_chunk(job, index, _key(version), secret=bytes(version.dataset.workspace.secret))
+    report_progress(job.pk, low + (high - low) * done / count, f"Free text: {done} of {count} chunks done")
+    return {"chunk": index}
+
+
+def finish_scan(*, job) -> dict:
+    version = _job_version(job)
+    key = _key(version)
+    state = text.read_state(job, key)
+    joined, workers = text.gather(job, key, state["chunks"])
+    result = _save_scan(version, state["report"], spans={name: column["spans"] for name, column in joined.items()})
+    remove_job_work(job.pk)
+    return {**result, "text_chunks": state["chunks"], "text_workers": len(workers)}
+
+
+def _spans_path(version: Version) -> str:
+    return version.file.replace(".parquet.enc", ".spans.json.enc")
+
+
+def _save_scan(version: Version, report: dict, *, spans: dict[str, list]) -> dict:
+    for column in report["columns"]:
+        if column["name"] in spans:
+            column["text"] = text.entity_counts(spans[column["name"]])
+    key = _key(version)
     relative = version.file.replace(".parquet.enc", ".scan.json.enc")
-    write_encrypted_json(relative, unwrap_key(version.dataset.wrapped_key), report)  # masked examples are still RAW-derived
+    write_encrypted_json(relative, key, report)  # masked examples are still RAW-derived
+    if spans:
+        write_encrypted_json(_spans_path(version), key, spans)  # kept for the anonymisation of this version
+    else:
+        data_path(_spans_path(version)).unlink(missing_ok=True)
     Version.objects.filter(pk=version.pk).update(scan_file=relative, scanned_at=timezone.now())
-    return {"direct_identifiers": len(report["direct_identifiers"]), "quasi_identifiers": len(report["quasi_identifiers"])}
+    return {
+        "direct_identifiers": len(report["direct_identifiers"]),
+        "quasi_identifiers": len(report["quasi_identifiers"]),
+        "free_text_rows_scanned": sum(len(rows) for rows in spans.values()),
+    }
 
 
 def read_scan(version: Version) -> dict | None:
     if not version.scan_file:
         return None
-    return read_encrypted_json(version.scan_file, unwrap_key(version.dataset.wrapped_key))
+    return read_encrypted_json(version.scan_file, _key(version))
+
+
+def read_spans(version: Version) -> dict[str, list]:
+    """Entity spans per row of each free-text column, from this version's last scan ({} when none)."""
+    if not version.scan_file or not data_path(_spans_path(version)).exists():
+        return {}
+    return read_encrypted_json(_spans_path(version), _key(version))
 
 
 def proposed_policy(version: Version) -> dict | None:
@@ -84,32 +165,89 @@ def start_anonymize(*, version: Version, user, rules: dict, policy_name: str = "
     return job
 
 
-def anonymize_version(*, job, progress) -> Version:
-    version = Version.objects.select_related("dataset__workspace").get(pk=job.version_id)
+def _quasi_and_k(rules: dict, version: Version, columns) -> tuple[list[str], int]:
+    return [q for q in rules.get("quasi_identifiers", []) if q in columns], rules.get("k", version.dataset.policy.get("k", 5))
+
+
+def anonymize_version(*, job, progress) -> Version | dict:
+    """Apply the job's policy. Without free text the ANONYMIZED version is written at once; with it, the text is
+    staged in chunks with the rest of the table, and {"chunks": n} returned for the chord."""
+    version = _job_version(job)
     rules = job.params["rules"]
     progress(5, "Reading the table")
     frame = datasets.read_table(version).to_pandas()
     types = {c["name"]: c["type"] for c in version.schema}
-    progress(20, "Applying the policy")
+    progress(15, "Applying the policy")
     try:
-        result, summary = apply(rules, frame, secret=bytes(version.dataset.workspace.secret), types=types)
+        out, texts = apply_structured(rules, frame, secret=bytes(version.dataset.workspace.secret), types=types)
     except PolicyError as error:
         raise JobError(str(error)) from None
-    progress(80, "Measuring re-identification risk")
-    quasi = [q for q in rules.get("quasi_identifiers", []) if q in result.columns]
-    k = rules.get("k", version.dataset.policy.get("k", 5))
+    quasi, k = _quasi_and_k(rules, version, frame.columns)
+    risk_before = risk_report(frame, quasi_identifiers=quasi, k=k)
+    if not texts["rules"]:
+        return _store_anonymized(job, version, rules, out, risk_before=risk_before, progress=progress)
+    progress(20, "Splitting the free text into chunks")
+    stored = read_spans(version)
+    columns = {}
+    for name, rule in texts["rules"].items():
+        spans = stored.get(name)
+        columns[name] = {
+            "texts": frame[name].astype("string").astype(object).where(frame[name].notna(), None).tolist(),
+            "spans": spans if spans is not None and len(spans) == len(frame) else None,
+            "style": rule.get("style", "tag"),
+        }
+        out[name] = None  # the RAW text never goes into the staged table
+    key = _key(version)
+    remove_job_work(job.pk)
+    _write_frame(job_work_path(job.pk, f"attempt-{job.attempts}/table.parquet.enc"), key, out)
+    return {"chunks": text.stage(job, key, columns, known=texts["known"], avoid=texts["avoid"], state={"risk_before": risk_before})}
+
+
+def finish_anonymize(*, job) -> Version:
+    version = _job_version(job)
+    key = _key(version)
+    state = text.read_state(job, key)
+    with EncryptedReader(data_path(job_work_path(job.pk, f"attempt-{job.attempts}/table.parquet.enc")), key) as src:
+        out = pq.read_table(src).to_pandas()
+    joined, workers = text.gather(job, key, state["chunks"])
+    for name, column in joined.items():
+        out[name] = pd.Series(column["texts"], index=out.index, dtype=object)
+    entities = {name: text.entity_counts(column["spans"]) for name, column in joined.items()}
+    chunks = {"chunks": state["chunks"], "workers": len(workers)}
+    result = _store_anonymized(
+        job, version, job.params["rules"], out, risk_before=state["risk_before"], text_entities=entities, chunks=chunks
+    )
+    remove_job_work(job.pk)
+    return result
+
+
+def _store_anonymized(
+    job, version: Version, rules: dict, out: pd.DataFrame, *, risk_before: dict, progress=None, text_entities=None, chunks=None
+):
+    if progress:
+        progress(80, "Enforcing k-anonymity and measuring the risk left")
+    result, summary = finish(rules, out)
+    quasi, k = _quasi_and_k(rules, version, result.columns)
     made_by = {
         "kind": "anonymize",
         "policy_name": job.params.get("policy_name", ""),
         "policy": rules,
         "summary": summary,
-        "risk_before": risk_report(frame, quasi_identifiers=quasi, k=k),
+        "text_entities": text_entities or {},
+        "text_chunks": chunks or {},
+        "risk_before": risk_before,
         "risk_after": risk_report(result, quasi_identifiers=quasi, k=k),
     }
-    progress(90, "Writing the ANONYMIZED version")
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(result.astype({c: "string" for c in result.columns if result[c].dtype == object}), preserve_index=False)
     return datasets.store_table(
-        dataset=version.dataset, table=table, tier=Tier.ANONYMIZED, parent=version, made_by=made_by, user=job.created_by
+        dataset=version.dataset, table=_to_arrow(result), tier=Tier.ANONYMIZED, parent=version, made_by=made_by, user=job.created_by
     )
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}), preserve_index=False)
+
+
+def _write_frame(relative: str, key: bytes, frame: pd.DataFrame) -> None:
+    data_path(relative).parent.mkdir(parents=True, exist_ok=True)
+    with EncryptedWriter(data_path(relative), key) as out:
+        pq.write_table(_to_arrow(frame), out)

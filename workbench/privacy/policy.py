@@ -142,7 +142,18 @@ def _quasi_rule(entity: str | None, semantic_type: str | None) -> dict:
 
 
 def apply(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
-    """The anonymised table and what was done; raises PolicyError (changing nothing) when the policy does not fit."""
+    """The anonymised table and what was done; raises PolicyError (changing nothing) when the policy does not fit.
+
+    In one process; the anonymize job runs the same three steps with the free text split over workers."""
+    out, texts = apply_structured(policy, frame, secret=secret, types=types)
+    for name, rule in texts["rules"].items():
+        out[name] = replace_entities(frame[name], secret=secret, style=rule.get("style", "tag"), known=texts["known"], avoid=texts["avoid"])
+    return finish(policy, out)
+
+
+def apply_structured(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Step 1: every rule but free-text replacement. Returns the table and what the text step needs:
+    its rules, each row's own identifiers with their replacements, and the real values no surrogate may be."""
     problems = validate(policy, frame, types)
     if problems:
         raise PolicyError("; ".join(problems))
@@ -154,8 +165,12 @@ def apply(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, 
         if name not in text_rules:
             out = _apply_rule(out, frame, name, rule, secret, (types or {}).get(name), avoid)
     known = _known_identifiers(frame, out, rules) if text_rules else None
-    for name, rule in text_rules.items():
-        out[name] = replace_entities(frame[name], secret=secret, style=rule.get("style", "tag"), known=known, avoid=avoid)
+    return out, {"rules": text_rules, "known": known, "avoid": avoid}
+
+
+def finish(policy: dict, out: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Step 3: k-anonymity on the quasi-identifiers, and the summary of what was done."""
+    rules = policy.get("columns", {})
     summary = {
         "columns_changed": sorted(n for n, r in rules.items() if r["operator"] != "keep"),
         "suppressed_rows": 0,
@@ -245,6 +260,17 @@ def _known_identifiers(original: pd.DataFrame, anonymised: pd.DataFrame, rules: 
     return rows
 
 
+def find_entities(texts: list) -> list[list[dict]]:
+    """Entity spans for each text (none for a missing or blank one), through spaCy's pipe in batches."""
+    from workbench.privacy import engine
+
+    present = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
+    spans: list[list[dict]] = [[] for _ in texts]
+    for i, found in zip(present, engine.analyze_texts([texts[i] for i in present])):
+        spans[i] = found
+    return spans
+
+
 def replace_entities(
     values: pd.Series,
     *,
@@ -252,19 +278,18 @@ def replace_entities(
     style: str = "tag",
     known: list[list[tuple[str, str]]] | None = None,
     avoid: frozenset[str] = frozenset(),
+    spans: list[list[dict]] | None = None,
 ) -> pd.Series:
     """Free text with every detected entity replaced by <TYPE> or a consistent surrogate; the row's own
-    identifiers (`known`) are replaced by what replaced them in their columns."""
-    from workbench.privacy import engine
-
-    texts = values.astype("string")
-    present = [i for i, text in enumerate(texts.tolist()) if isinstance(text, str)]
-    spans_per_text = engine.analyze_texts([texts.iloc[i] for i in present])
+    identifiers (`known`) are replaced by what replaced them in their columns. `spans` are the entities
+    a scan already found in these texts (found here when not given)."""
+    texts = values.astype("string").astype(object).where(values.notna(), None).tolist()
+    spans = spans if spans is not None else find_entities(texts)
     out = values.astype(object).copy()
-    for i, spans in zip(present, spans_per_text):
-        text = texts.iloc[i]
-        literal = _literal_spans(text, known[i] if known else [])
-        out.iloc[i] = _replace(text, literal + [dict(s, replacement=None) for s in spans], secret, style, avoid)
+    for i, text in enumerate(texts):
+        if isinstance(text, str):
+            literal = _literal_spans(text, known[i] if known else [])
+            out.iloc[i] = _replace(text, literal + [dict(s, replacement=None) for s in spans[i]], secret, style, avoid)
     return out
 
 
