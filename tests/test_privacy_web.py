@@ -1,7 +1,6 @@
 """The privacy stage through the API and the pages: scan a RAW version, anonymise it into an ANONYMIZED
 version with its risk report, which analysts may then read; RAW values never appear in the result."""
 
-import json
 import re
 
 import pytest
@@ -92,23 +91,82 @@ def test_saved_policies_are_reused_by_column_name(api, raw, django_capture_on_co
     assert "patient_name" not in [c["name"] for c in version.schema] and version.made_by["policy_name"] == "drop names"
 
 
-def test_the_version_page_shows_the_scan_and_previews_a_policy(client, users, raw, django_capture_on_commit_callbacks):
+def editor_form(page: str) -> dict:
+    """The fields of the policy editor as a browser would send them."""
+    form = re.search(r'<form id="policy-editor".*?</form>', page, re.S).group(0)
+    fields = {}
+    for select in re.finditer(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)', select.group(2))
+        fields[select.group(1)] = (chosen.group(1) if chosen.group(1) is not None else chosen.group(2)) if chosen else ""
+    for field in re.finditer(r"<input ([^>]*)>", form):
+        attributes = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', field.group(1)))
+        if "name" not in attributes or attributes["name"] == "csrfmiddlewaretoken":
+            continue
+        if attributes.get("type") == "checkbox":
+            if " checked" in field.group(1):
+                fields[attributes["name"]] = attributes.get("value", "on")
+        else:
+            fields[attributes["name"]] = attributes.get("value", "")
+    return fields
+
+
+def column_index(raw, name: str) -> int:
+    return [c["name"] for c in raw.schema].index(name)
+
+
+def test_the_policy_editor_shows_a_row_per_column_and_previews_live(client, users, raw, django_capture_on_commit_callbacks):
     client.force_login(users["alice"])
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/v/{raw.pk}/scan").status_code == 302
     page = client.get(f"/v/{raw.pk}/").content.decode()
     assert "direct identifier" in page and "MEDICAL_RECORD_NUMBER" in page
-    proposed = re.search(r'<textarea name="rules"[^>]*>(.*?)</textarea>', page, re.S).group(1)
-    rules = json.loads(proposed.replace("&quot;", '"'))
-    preview = client.post(f"/v/{raw.pk}/anonymize/preview", {"rules": json.dumps(rules)}).content.decode()
+    fields = editor_form(page)
+    name, age = column_index(raw, "patient_name"), column_index(raw, "age")
+    assert fields[f"op-{name}"] == "pseudonym" and fields[f"p-{name}-kind"] == "name"
+    assert fields[f"op-{age}"] == "generalize" and fields[f"p-{age}-width"] == "10" and fields[f"qi-{age}"] == "1"
+    assert len([key for key in fields if key.startswith("op-")]) == len(raw.schema)
+
+    preview = client.post(f"/v/{raw.pk}/policy", fields).content.decode()
     from workbench.console.demo import demo_table
 
     first = demo_table().head(10)
     assert "<table" in preview and "clinical_notes" in preview
-    assert not [name for name in first["patient_name"] if name in preview]
-    assert not [phone for phone in first["phone"] if phone in preview]
-    bad = client.post(f"/v/{raw.pk}/anonymize/preview", {"rules": "{not json"}).content.decode()
-    assert "not valid JSON" in bad
+    assert not [n for n in first["patient_name"] if n in preview] and not [p for p in first["phone"] if p in preview]
+
+    # a person changes age to a 5-year band: the preview follows, and switching to hash shows its own parameter
+    fields[f"p-{age}-width"] = "5"
+    fields[f"op-{name}"] = "hash"
+    changed = client.post(f"/v/{raw.pk}/policy", fields).content.decode()
+    ages = demo_table()["age"].head(10)
+    assert all(f"{int(a // 5 * 5)}-{int(a // 5 * 5 + 4)}" in changed for a in ages if a < 90)
+    assert f'name="p-{name}-length"' in changed and f'name="p-{name}-kind"' not in changed
+
+    # a bad number is named, and the anonymise button is disabled until it is fixed
+    fields[f"p-{age}-width"] = "five"
+    bad = client.post(f"/v/{raw.pk}/policy", fields).content.decode()
+    assert "Column &#x27;age&#x27;: width must be a number." in bad and "disabled" in bad
+    assert client.post(f"/v/{raw.pk}/anonymize", fields).status_code == 302
+    from workbench.jobs.models import Job
+
+    assert not Job.objects.filter(kind="anonymize").exists()
+
+
+def test_a_policy_saved_in_the_editor_is_reused_on_columns_of_the_same_name_and_type(
+    client, users, raw, uploaded, django_capture_on_commit_callbacks
+):
+    client.force_login(users["alice"])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/v/{raw.pk}/scan")
+    fields = editor_form(client.get(f"/v/{raw.pk}/").content.decode())
+    saved = client.post(f"/v/{raw.pk}/policy", dict(fields, save="1", save_as="pbc extract")).content.decode()
+    assert "Saved as &#x27;pbc extract&#x27;" in saved
+    # another table: `age` is text there (another kind of type), `patient_name` is text as before
+    other = uploaded(b"patient_name,age,note\nAnn Lee,adult,x\nBo Chen,child,y\n", filename="other.csv")
+    loaded = client.post(f"/v/{other.pk}/policy", {"load": "pbc extract"}).content.decode()
+    assert "Loaded the saved policy" in loaded
+    fields = editor_form(loaded)
+    assert fields["op-0"] == "pseudonym"  # patient_name: same name, same kind of type
+    assert fields["op-1"] == "keep" and "qi-1" not in fields  # age: a number rule does not fit text
 
 
 def test_free_text_in_chunks_gives_the_same_table_as_one_process(api, raw, settings, django_capture_on_commit_callbacks):

@@ -37,3 +37,22 @@ def bars(*, labels: list[str], counts: list, x_title: str = "") -> dict:
     layout = dict(_LAYOUT, height=max(160, 22 * len(labels) + 60), margin=dict(l=140, r=10, t=10, b=40))
     figure.update_layout(**layout, xaxis_title=x_title or "rows", yaxis=dict(autorange="reversed"))
     return _as_json(figure)
+
+
+def class_sizes(*, before: list[dict], after: list[dict]) -> dict:
+    """Records by the size of their equivalence class, before and after anonymisation (grouped bars)."""
+    figure = go.Figure()
+    for name, histogram, colour in (("before", before, "#c0504d"), ("after", after, "#3b6ea5")):
+        figure.add_trace(
+            go.Bar(
+                x=[f"k = {h['class_size']}" for h in histogram],
+                y=[h["records"] for h in histogram],
+                name=name,
+                marker_color=colour,
+                hovertemplate="%{x}: %{y} records<extra>" + name + "</extra>",
+            )
+        )
+    figure.update_layout(
+        **dict(_LAYOUT, height=260, bargap=0.2), barmode="group", yaxis_title="records", xaxis_title="equivalence class size"
+    )
+    return _as_json(figure)

@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -8,10 +6,12 @@ from django.views.decorators.http import require_POST
 
 from workbench.accounts.access import can, can_read_tier, get_dataset_for_user, get_version_for_user, get_workspace_for_user
 from workbench.datasets import actions
+from workbench.datasets import charts as chart_figures
 from workbench.datasets.downloads import download_response
 from workbench.datasets.receive import UploadRejected, receive_upload
 from workbench.http import BadRequest, int_param
 from workbench.privacy import actions as privacy
+from workbench.privacy import views as privacy_views
 
 
 @login_required
@@ -60,7 +60,12 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     scan = privacy.read_scan(version)
     for column in (scan or {}).get("columns", []):
         column["kind_label"] = column["kind"].replace("_", " ")
-    proposed = privacy.proposed_policy(version) if scan else None
+    can_run = can(membership, "run")
+    editor = privacy_views.editor_context(version, privacy.proposed_policy(version)) if scan and can_run else None
+    if version.made_by.get("risk_after"):
+        charts["risk"] = chart_figures.class_sizes(
+            before=version.made_by["risk_before"]["class_size_histogram"], after=version.made_by["risk_after"]["class_size_histogram"]
+        )
     active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).first()
     return render(
         request,
@@ -72,10 +77,9 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
             "charts": charts,
             "active_job": active,
             "last_job": version.jobs.first(),
-            "can_run": can(membership, "run"),
+            "can_run": can_run,
             "scan": scan,
-            "proposed_json": json.dumps(proposed, indent=2) if proposed else "",
-            "policies": version.dataset.workspace.policies.all(),
+            "editor": editor,
         },
     )
 

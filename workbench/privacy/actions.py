@@ -26,6 +26,7 @@ from workbench.datasets.storage import (
 )
 from workbench.jobs.actions import JobError, create_job, report_progress
 from workbench.privacy import text
+from workbench.privacy.editor import family_of
 from workbench.privacy.models import Policy
 from workbench.privacy.policy import PolicyError, apply_structured, finish, propose, validate
 from workbench.privacy.risk import risk_report
@@ -120,15 +121,22 @@ def proposed_policy(version: Version) -> dict | None:
     return propose(scan, k=version.dataset.policy.get("k", 5)) if scan else None
 
 
-def save_policy(*, workspace, user, name: str, rules: dict, columns: list[str] | None = None) -> Policy:
+def save_policy(*, workspace, user, name: str, rules: dict, schema: list[dict] | None = None) -> Policy:
+    """Save `rules` by name for the workspace; with the table's `schema`, the column types are kept so that
+    the policy is reused only on columns of the same name and kind of type."""
     name = name.strip()[:120]
     if not name:
         raise JobError("A saved policy needs a name.")
-    if columns is not None:
-        problems = validate(rules, pd.DataFrame(columns=columns))
+    rules = dict(rules)
+    if schema is not None:
+        problems = validate(rules, pd.DataFrame(columns=[c["name"] for c in schema]))
         structural = [p for p in problems if "not in the table" in p or "must be" in p]
         if structural:
             raise JobError("; ".join(structural))
+        types = {c["name"]: family_of(c["type"]) for c in schema}
+        rules["column_types"] = {
+            n: types[n] for n in [*rules.get("columns", {}), *rules.get("quasi_identifiers", []), *rules.get("sensitive", [])]
+        }
     policy, _ = Policy.objects.update_or_create(
         workspace=workspace, name=name, defaults={"rules": rules, "created_by": user, "updated_at": timezone.now()}
     )
@@ -136,11 +144,19 @@ def save_policy(*, workspace, user, name: str, rules: dict, columns: list[str] |
     return policy
 
 
-def policy_for_columns(policy: Policy, columns: list[str]) -> dict:
-    """A saved policy narrowed to the columns this table has (policies are matched by column name)."""
-    rules = dict(policy.rules)
-    rules["columns"] = {name: rule for name, rule in policy.rules.get("columns", {}).items() if name in columns}
-    rules["quasi_identifiers"] = [q for q in policy.rules.get("quasi_identifiers", []) if q in columns]
+def policy_for_columns(policy: Policy, schema: list[dict]) -> dict:
+    """A saved policy narrowed to the columns of this table with the same name and, where the policy
+    recorded it, the same kind of type (numbers, dates or text)."""
+    types = {c["name"]: family_of(c["type"]) for c in schema}
+    recorded = policy.rules.get("column_types", {})
+
+    def fits(name: str) -> bool:
+        return name in types and recorded.get(name, types[name]) == types[name]
+
+    rules = {key: value for key, value in policy.rules.items() if key != "column_types"}
+    rules["columns"] = {name: rule for name, rule in policy.rules.get("columns", {}).items() if fits(name)}
+    rules["quasi_identifiers"] = [q for q in policy.rules.get("quasi_identifiers", []) if fits(q)]
+    rules["sensitive"] = [s for s in policy.rules.get("sensitive", []) if fits(s)]
     return rules
 
 
@@ -165,8 +181,11 @@ def start_anonymize(*, version: Version, user, rules: dict, policy_name: str = "
     return job
 
 
-def _quasi_and_k(rules: dict, version: Version, columns) -> tuple[list[str], int]:
-    return [q for q in rules.get("quasi_identifiers", []) if q in columns], rules.get("k", version.dataset.policy.get("k", 5))
+def _risk(rules: dict, version: Version, frame: pd.DataFrame) -> dict:
+    """The risk report on the policy's quasi-identifiers (with ℓ-diversity of its sensitive attributes)."""
+    quasi = [q for q in rules.get("quasi_identifiers", []) if q in frame.columns]
+    sensitive = [s for s in rules.get("sensitive", []) if s in frame.columns and s not in quasi]
+    return risk_report(frame, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", version.dataset.policy.get("k", 5)))
 
 
 def anonymize_version(*, job, progress) -> Version | dict:
@@ -182,8 +201,7 @@ def anonymize_version(*, job, progress) -> Version | dict:
         out, texts = apply_structured(rules, frame, secret=bytes(version.dataset.workspace.secret), types=types)
     except PolicyError as error:
         raise JobError(str(error)) from None
-    quasi, k = _quasi_and_k(rules, version, frame.columns)
-    risk_before = risk_report(frame, quasi_identifiers=quasi, k=k)
+    risk_before = _risk(rules, version, frame)
     if not texts["rules"]:
         return _store_anonymized(job, version, rules, out, risk_before=risk_before, progress=progress)
     progress(20, "Splitting the free text into chunks")
@@ -227,7 +245,6 @@ def _store_anonymized(
     if progress:
         progress(80, "Enforcing k-anonymity and measuring the risk left")
     result, summary = finish(rules, out)
-    quasi, k = _quasi_and_k(rules, version, result.columns)
     made_by = {
         "kind": "anonymize",
         "policy_name": job.params.get("policy_name", ""),
@@ -236,7 +253,7 @@ def _store_anonymized(
         "text_entities": text_entities or {},
         "text_chunks": chunks or {},
         "risk_before": risk_before,
-        "risk_after": risk_report(result, quasi_identifiers=quasi, k=k),
+        "risk_after": _risk(rules, version, result),
     }
     return datasets.store_table(
         dataset=version.dataset, table=_to_arrow(result), tier=Tier.ANONYMIZED, parent=version, made_by=made_by, user=job.created_by

@@ -19,16 +19,15 @@ def scan(request, version_id: int):
 def anonymize(request, version_id: int):
     version, _ = get_version_for_user(request.user, version_id, need="run")
     body = json_body(request)
-    columns = [c["name"] for c in version.schema]
     if "policy" in body:
         policy = Policy.objects.filter(workspace=version.dataset.workspace, pk=body["policy"]).first()
         if policy is None:
             raise BadRequest("No such policy in this workspace.")
-        rules, name = actions.policy_for_columns(policy, columns), policy.name
+        rules, name = actions.policy_for_columns(policy, version.schema), policy.name
     elif isinstance(body.get("rules"), dict):
         rules, name = body["rules"], str(body.get("save_as", ""))
         if name:
-            actions.save_policy(workspace=version.dataset.workspace, user=request.user, name=name, rules=rules, columns=columns)
+            actions.save_policy(workspace=version.dataset.workspace, user=request.user, name=name, rules=rules, schema=version.schema)
     elif body.get("rules") == "auto":
         rules, name = actions.proposed_policy(version), "proposed"
         if rules is None:

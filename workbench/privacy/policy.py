@@ -2,8 +2,9 @@
 
 A policy is JSON:
     {"columns": {"patient_name": {"operator": "pseudonym", "kind": "name"}, "age": {"operator": "generalize", "width": 10, "top": 90}, …},
-     "quasi_identifiers": ["age", "sex", "zip"], "k": 5, "suppress": "rows"}
-Columns the policy does not name are kept.
+     "quasi_identifiers": ["age", "sex", "zip"], "sensitive": ["diagnosis"], "k": 5, "suppress": "rows"}
+Columns the policy does not name are kept. Sensitive attributes are kept too; the risk report gives their
+ℓ-diversity inside each equivalence class of the quasi-identifiers.
 """
 
 import re
@@ -11,7 +12,7 @@ import re
 import pandas as pd
 
 from workbench.privacy import operators
-from workbench.privacy.classify import DIRECT, FREE_TEXT, QUASI
+from workbench.privacy.classify import DIRECT, FREE_TEXT, QUASI, SENSITIVE
 
 NUMERIC, DATES, TEXT, ANY = "numeric", "dates", "text", "any"
 # operator -> (types it fits, allowed parameters with their types)
@@ -67,9 +68,16 @@ def validate(policy: dict, frame: pd.DataFrame, types: dict[str, str] | None = N
             elif not isinstance(value, allowed[key]) or isinstance(value, bool):
                 typed.append(f"Column '{name}': parameter '{key}' has the wrong type.")
         problems.extend(typed or _parameter_problems(name, rule, frame, family))
-    for name in policy.get("quasi_identifiers", []):
-        if name not in frame.columns:
-            problems.append(f"Quasi-identifier '{name}' is not in the table.")
+    for field, label in (("quasi_identifiers", "Quasi-identifier"), ("sensitive", "Sensitive attribute")):
+        names = policy.get(field, [])
+        if not isinstance(names, list):
+            problems.append(f"{field} must be a list of column names.")
+            continue
+        for name in names:
+            if name not in frame.columns:
+                problems.append(f"{label} '{name}' is not in the table.")
+            elif field == "sensitive" and policy.get("columns", {}).get(name, {}).get("operator") == "drop":
+                problems.append(f"Sensitive attribute '{name}' is dropped by the policy; keep it or leave it out of 'sensitive'.")
     k = policy.get("k", 1)
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         problems.append("k must be a whole number of at least 1.")
@@ -105,7 +113,7 @@ def _parameter_problems(name: str, rule: dict, frame: pd.DataFrame, family: str)
 
 def propose(scan: dict, *, k: int = 5) -> dict:
     """A starting policy from a scan: identifiers pseudonymised or dropped, quasi-identifiers generalised, text cleaned."""
-    columns, quasi = {}, []
+    columns, quasi, sensitive = {}, [], []
     for column in scan["columns"]:
         name, entity, kind = column["name"], column["entity"], column["kind"]
         if kind == DIRECT:
@@ -115,7 +123,9 @@ def propose(scan: dict, *, k: int = 5) -> dict:
             columns[name] = _quasi_rule(entity, column.get("semantic_type"))
         elif kind == FREE_TEXT:
             columns[name] = {"operator": "replace_entities", "style": "surrogate"}
-    return {"columns": columns, "quasi_identifiers": quasi, "k": k, "suppress": "rows"}
+        elif kind == SENSITIVE:
+            sensitive.append(name)
+    return {"columns": columns, "quasi_identifiers": quasi, "sensitive": sensitive, "k": k, "suppress": "rows"}
 
 
 def _direct_rule(entity: str | None) -> dict:

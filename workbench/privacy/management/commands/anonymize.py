@@ -44,11 +44,12 @@ class Command(BaseCommand):
         except PolicyError as error:
             raise CommandError(f"The policy does not fit this table: {error}") from None
         quasi = [q for q in rules.get("quasi_identifiers", []) if q in frame.columns and q in result.columns]
+        sensitive = [s for s in rules.get("sensitive", []) if s in result.columns and s not in quasi]
         report = {
             "policy": rules,
             "summary": summary,
-            "risk_before": risk_report(frame, quasi_identifiers=quasi, k=rules.get("k", 1)),
-            "risk_after": risk_report(result, quasi_identifiers=quasi, k=rules.get("k", 1)),
+            "risk_before": risk_report(frame, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", 1)),
+            "risk_after": risk_report(result, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", 1)),
         }
         if target.suffix.lower() == ".csv":
             result.to_csv(target, index=False)
