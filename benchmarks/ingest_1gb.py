@@ -204,7 +204,7 @@ def upload(port: int, token: str, workspace: int, path: Path) -> dict:
     return payload["job"]
 
 
-def start_workbench(data_dir: Path, port: int) -> subprocess.Popen:
+def start_workbench(data_dir: Path, port: int, *, concurrency: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
     env.update(WORKBENCH_DATA_DIR=str(data_dir), WORKBENCH_MAX_UPLOAD_BYTES="8G", WORKBENCH_MAX_ROWS="100000000")
     manage = [sys.executable, "manage.py"]
@@ -213,7 +213,12 @@ def start_workbench(data_dir: Path, port: int) -> subprocess.Popen:
     subprocess.run(manage + ["create_owner", "bench", "--password", PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True)
     log = open(data_dir / "serve.log", "w")
     process = subprocess.Popen(
-        manage + ["serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        manage + ["serve", "--port", str(port), "--concurrency", str(concurrency)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     for _ in range(240):
         try:
