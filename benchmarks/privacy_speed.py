@@ -141,9 +141,10 @@ def job_path(frame: pd.DataFrame, workers: int, port: int) -> dict:
     csv_path = data_dir / "patients.csv"
     frame.to_csv(csv_path, index=False)
     server = start_workbench(data_dir, port, concurrency=workers)
+    failed = True
     try:
         token = call(port, "POST", "/api/v1/auth/token", body={"username": "bench", "password": PASSWORD})["token"]
-        workspace = call(port, "GET", "/api/v1/workspaces", token)["workspaces"][0]["id"]
+        workspace = call(port, "POST", "/api/v1/workspaces", token, {"name": "Benchmark"})["id"]
 
         def wait(job: dict) -> dict:
             while job["status"] not in ("succeeded", "failed", "cancelled"):
@@ -164,10 +165,14 @@ def job_path(frame: pd.DataFrame, workers: int, port: int) -> dict:
             "GET", f"/api/v1/versions/{job['result']['version']}/download?format=csv", headers={"Authorization": f"Bearer {token}"}
         )
         anonymised = pd.read_csv(io.BytesIO(connection.getresponse().read()), dtype=str)
+        failed = False
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if failed:
+            print(f"the workbench's data dir and log are kept in {data_dir}", flush=True)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
     return {"scan": scan, "anonymize": job, "anonymised": anonymised}
 
 

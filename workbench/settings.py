@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "workbench.jobs",
     "workbench.datasets",
     "workbench.privacy",
+    "workbench.synthesis",
     "workbench.console",
 ]
 
@@ -179,6 +180,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("WORKBENCH_TASKS_EAGER", False)
 
 # Privacy scanning
 # Medical record number formats of this site: regular expressions separated by ";".
+# Synthetic copies: the most rows one run may generate.
+SYNTH_MAX_ROWS = env_int("WORKBENCH_SYNTH_MAX_ROWS", 10_000_000, minimum=1)
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]

@@ -19,6 +19,7 @@ TASKS = {
     "diagnostic": ("tasks.jobs.diagnostic_task", "cpu"),
     "scan": ("tasks.privacy.scan_task", "cpu"),
     "anonymize": ("tasks.privacy.anonymize_task", "cpu"),
+    "synthesize": ("tasks.synthesis.synthesize_task", "cpu"),
 }
 
 

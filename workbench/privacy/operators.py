@@ -184,11 +184,14 @@ def generalize_postcode(values: pd.Series, *, keep: int = 3) -> pd.Series:
 
 
 def generalize_date(values: pd.Series, *, to: str = "month") -> pd.Series:
-    dates = pd.to_datetime(values, errors="raise")
-    formats = {"month": "%Y-%m", "year": "%Y"}
-    if to not in formats:
+    if to not in ("month", "year"):
         raise ValueError("Dates generalise to 'month' or 'year'.")
-    return dates.dt.strftime(formats[to]).astype(object).where(dates.notna(), None)
+    dates = pd.to_datetime(values, errors="raise")
+    # format each distinct month (or year) once, not each cell
+    periods = dates.dt.year * 100 + dates.dt.month if to == "month" else dates.dt.year
+    codes, distinct = pd.factorize(periods, use_na_sentinel=True)
+    labels = [f"{int(p) // 100:04d}-{int(p) % 100:02d}" if to == "month" else f"{int(p):04d}" for p in distinct]
+    return _spread(codes, labels, values.index)
 
 
 def _fmt(number: float) -> str:

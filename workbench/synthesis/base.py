@@ -1,0 +1,154 @@
+"""What every generator shares: the plan of which columns it models and how the others are filled, and
+the interface (fit on a table, sample N rows, save to JSON and load back).
+
+Direct identifiers and ID-like columns are never modelled: they are re-generated as fresh surrogates
+(sequences, or Faker-style values that come from no real record). Free text is not modelled either;
+all-null and constant columns are filled as they were; categories with very many levels keep their
+common levels and fold the rare ones (which single people out) into "(other)". Every such decision is
+a note in the report.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+MODELLED_KINDS = ("int", "float", "date", "datetime", "bool", "category", "text")
+MAX_LEVELS = 200  # levels a categorical column keeps; the rest fold into OTHER
+MIN_LEVEL_COUNT = 5  # a level seen fewer times than this is folded too
+OTHER = "(other)"
+SURROGATE_ENTITIES = {"PERSON": "name", "PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "ADDRESS": "address"}
+
+
+class SynthesisError(ValueError):
+    """A table or request the generators cannot work with; the message is safe to show (no cell values)."""
+
+
+@dataclass
+class Plan:
+    columns: list[str]
+    kinds: dict[str, str]
+    modelled: list[str]
+    fills: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, document: dict) -> "Plan":
+        return cls(**document)
+
+    def complete(self, modelled: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """The sampled columns plus the filled ones, in the real table's order."""
+        out = {}
+        for name in self.columns:
+            if name in modelled.columns:
+                out[name] = modelled[name].reset_index(drop=True)
+            else:
+                out[name] = _fill(self.fills[name], rows, rng)
+        return pd.DataFrame(out, index=pd.RangeIndex(rows))
+
+
+def _fill(fill: dict, rows: int, rng: np.random.Generator) -> pd.Series:
+    how = fill["how"]
+    if how == "null":
+        return pd.Series([None] * rows, dtype="object")
+    if how == "constant":
+        values = pd.Series([fill["value"]] * rows, dtype="object")
+        return values.mask(rng.uniform(size=rows) < fill.get("missing", 0.0))
+    if how == "sequence":
+        return pd.Series(np.arange(1, rows + 1), dtype="Int64")
+    if how == "surrogate":
+        from workbench.privacy.operators import _surrogates
+
+        words = rng.integers(0, 2**32, size=(rows, 8), dtype=np.uint64).astype(np.uint32)
+        return pd.Series(_surrogates(fill["kind"], words), dtype="object")
+    if how == "code":
+        width = len(str(rows)) + 2
+        numbers = rng.permutation(10**width)[:rows] if 10**width <= 10**7 else rng.choice(10**width, size=rows, replace=False)
+        return pd.Series([f"SYN{n:0{width}d}" for n in numbers], dtype="object")
+    raise ValueError(f"unknown fill {how!r}")
+
+
+def make_plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None = None) -> tuple[Plan, pd.DataFrame]:
+    """Decide per column what the generator models; returns the plan and the table as the model will see it
+    (rare levels folded)."""
+    if frame.empty or len(frame) < 2:
+        raise SynthesisError(f"A synthetic copy needs at least 2 rows to learn from; this table has {len(frame)}.")
+    types = {column["name"]: column["type"] for column in schema}
+    found = {column["name"]: column for column in (scan or {}).get("columns", [])}
+    plan = Plan(columns=list(frame.columns), kinds={}, modelled=[])
+    table = frame.copy()
+    for name in frame.columns:
+        kind = types.get(name, "text")
+        plan.kinds[name] = kind
+        values = frame[name]
+        present = values.dropna()
+        scanned = found.get(name, {})
+        if present.empty:
+            plan.fills[name] = {"how": "null"}
+            plan.notes.append(f"{name}: every value is missing; the synthetic column is empty too.")
+        elif scanned.get("kind") == "direct_identifier" or kind == "id":
+            plan.fills[name] = _identifier_fill(kind, scanned.get("entity"), present)
+            plan.notes.append(
+                f"{name}: an identifier, not modelled; filled with fresh {plan.fills[name]['how']} values that belong to no one."
+            )
+        elif scanned.get("kind") == "free_text" or (kind == "text" and present.astype(str).str.split().str.len().mean() >= 5):
+            plan.fills[name] = {"how": "null"}
+            plan.notes.append(f"{name}: free text is not modelled (it would copy sentences about real people); left empty.")
+        elif present.nunique() == 1:
+            value = present.iloc[0]
+            plan.fills[name] = {
+                "how": "constant",
+                "value": value.item() if hasattr(value, "item") else value,
+                "missing": float(values.isna().mean()),
+            }
+            plan.notes.append(f"{name}: one value throughout; kept as that constant.")
+        elif kind in ("category", "text", "bool"):
+            folded, note = _fold_levels(values)
+            table[name] = folded
+            plan.kinds[name] = "bool" if kind == "bool" else "category"
+            plan.modelled.append(name)
+            if note:
+                plan.notes.append(f"{name}: {note}")
+        else:
+            plan.modelled.append(name)
+    return plan, table
+
+
+def _identifier_fill(kind: str, entity: str | None, present: pd.Series) -> dict:
+    if entity in SURROGATE_ENTITIES:
+        return {"how": "surrogate", "kind": SURROGATE_ENTITIES[entity]}
+    if kind == "id" and pd.api.types.is_integer_dtype(present):
+        return {"how": "sequence"}
+    return {"how": "code"}
+
+
+def _fold_levels(values: pd.Series) -> tuple[pd.Series, str]:
+    text = values.astype("string")
+    counts = text.value_counts(dropna=True)
+    keep = counts[counts >= MIN_LEVEL_COUNT].index[:MAX_LEVELS]
+    if len(keep) == len(counts):
+        return values, ""
+    folded = text.where(text.isin(keep) | text.isna(), OTHER)
+    rare = len(counts) - len(keep)
+    return folded, (
+        f"{len(counts):,} levels; the {len(keep):,} seen at least {MIN_LEVEL_COUNT} times are kept and {rare:,} rarer ones "
+        f"(covering {int((~text.isin(keep) & text.notna()).sum()):,} rows) are folded into '{OTHER}'."
+    )
+
+
+class Generator:
+    """Fit on a table (as `make_plan` prepared it), sample rows, save to JSON and load back."""
+
+    method = ""
+
+    def fit(self, frame: pd.DataFrame, plan: Plan, *, seed: int = 0) -> None:
+        raise NotImplementedError
+
+    def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def to_json(self) -> dict:
+        raise NotImplementedError

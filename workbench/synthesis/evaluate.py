@@ -1,0 +1,341 @@
+"""How faithful, useful and safe a synthetic table is, measured against the real rows it was fitted on
+(train) and real rows it never saw (holdout).
+
+Fidelity follows SDMetrics' quality report: per column 1 − KS statistic (numbers, dates) or 1 − total
+variation distance (categories); per pair of columns the similarity of their correlation (numbers) or of
+their contingency table (anything else, numbers binned); the score is the mean of the two means × 100.
+Utility is train-on-synthetic / test-on-real against train-on-real / test-on-real. Privacy compares the
+synthetic rows' distances to train rows with their distances to holdout rows (a model that copies its
+training data sits closer to train), counts exact copies, runs a distance-based membership-inference
+attack, and the singling-out, linkability and attribute-inference attacks of Anonymeter (Giomi et al.,
+2023), each reported as the attack's success on train rows beyond its success on holdout rows.
+"""
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+NUMERIC = ("int", "float", "date", "datetime")
+MAX_PAIR_COLUMNS = 40
+MAX_DISTANCE_ROWS = 5000
+BINS = 10
+
+
+def _numbers(values: pd.Series, kind: str) -> np.ndarray:
+    if kind in ("date", "datetime"):
+        stamps = pd.to_datetime(values, errors="coerce")
+        out = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+        out[stamps.isna().to_numpy()] = np.nan
+        return out
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    return values.astype("string").fillna("\x00missing")
+
+
+def _binned(real: pd.Series, synthetic: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """Both columns as labels: categories as they are, numbers in quantile bins of the real column."""
+    if kind not in NUMERIC:
+        return _labels(real), _labels(synthetic)
+    a, b = _numbers(real, kind), _numbers(synthetic, kind)
+    edges = np.unique(np.nanquantile(a, np.linspace(0, 1, BINS + 1))) if np.isfinite(a).any() else np.array([0.0])
+    inner = edges[1:-1]
+
+    def label(x: np.ndarray) -> pd.Series:
+        bins = np.searchsorted(inner, x, side="right").astype(object)
+        bins[np.isnan(x)] = "missing"
+        return pd.Series(bins).astype(str)
+
+    return label(a), label(b)
+
+
+def _tv_complement(a: pd.Series, b: pd.Series) -> float:
+    p, q = a.value_counts(normalize=True), b.value_counts(normalize=True)
+    return float(1 - 0.5 * p.subtract(q, fill_value=0).abs().sum())
+
+
+def column_shapes(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> list[dict]:
+    out = []
+    for name in real.columns:
+        kind = kinds[name]
+        if kind in NUMERIC:
+            a, b = _numbers(real[name], kind), _numbers(synthetic[name], kind)
+            a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+            score = 1 - stats.ks_2samp(a, b).statistic if len(a) and len(b) else float(len(a) == len(b))
+            metric = "KS complement"
+        else:
+            score, metric = _tv_complement(_labels(real[name]), _labels(synthetic[name])), "TV complement"
+        missing = abs(float(real[name].isna().mean()) - float(synthetic[name].isna().mean()))
+        out.append({"column": name, "metric": metric, "score": round(float(score), 4), "missing_gap": round(missing, 4)})
+    return out
+
+
+def pair_trends(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> list[dict]:
+    names = list(real.columns)
+    if len(names) > MAX_PAIR_COLUMNS:
+        names = sorted(rng.choice(names, MAX_PAIR_COLUMNS, replace=False).tolist(), key=list(real.columns).index)
+    binned = {name: _binned(real[name], synthetic[name], kinds[name]) for name in names}
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if kinds[a] in NUMERIC and kinds[b] in NUMERIC:
+                r = pd.Series(_numbers(real[a], kinds[a])).corr(pd.Series(_numbers(real[b], kinds[b])))
+                s = pd.Series(_numbers(synthetic[a], kinds[a])).corr(pd.Series(_numbers(synthetic[b], kinds[b])))
+                if np.isnan(r) or np.isnan(s):
+                    continue
+                out.append({"columns": [a, b], "metric": "correlation similarity", "score": round(float(1 - abs(r - s) / 2), 4)})
+            else:
+                joint_real = binned[a][0] + "\x1f" + binned[b][0]
+                joint_synthetic = binned[a][1] + "\x1f" + binned[b][1]
+                out.append(
+                    {"columns": [a, b], "metric": "contingency similarity", "score": round(_tv_complement(joint_real, joint_synthetic), 4)}
+                )
+    return out
+
+
+class _Encoder:
+    """Rows as vectors for distances: numbers scaled to [0, 1] by the real range, categories one-hot (Gower-like)."""
+
+    def __init__(self, real: pd.DataFrame, kinds: dict[str, str]):
+        self.kinds = kinds
+        self.ranges, self.levels = {}, {}
+        for name in real.columns:
+            if kinds[name] in NUMERIC:
+                x = _numbers(real[name], kinds[name])
+                low, high = (np.nanmin(x), np.nanmax(x)) if np.isfinite(x).any() else (0.0, 1.0)
+                self.ranges[name] = (low, (high - low) or 1.0)
+            else:
+                self.levels[name] = _labels(real[name]).value_counts().index[:50].tolist()
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        parts = []
+        for name, (low, span) in self.ranges.items():
+            x = (_numbers(frame[name], self.kinds[name]) - low) / span
+            parts += [np.nan_to_num(x, nan=0.0), np.isnan(x).astype(float)]
+        for name, levels in self.levels.items():
+            labels = _labels(frame[name]).to_numpy()
+            parts += [(labels == level).astype(float) for level in levels]
+        return np.column_stack(parts) if parts else np.zeros((len(frame), 1))
+
+
+def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = 1) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    model = NearestNeighbors(n_neighbors=min(k, len(reference))).fit(reference)
+    return model.kneighbors(queries)
+
+
+def privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], rng) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    copies = {
+        "exact_copies": _exact_copies(train, synthetic),
+        "exact_copies_of_rare_rows": _exact_copies(train, synthetic, rare_only=True),
+    }
+    copies["exact_copy_share"] = round(copies["exact_copies"] / max(len(synthetic), 1), 4)
+    size = min(len(train), len(holdout), MAX_DISTANCE_ROWS)
+    if size < 5:
+        return {"note": "Too few rows held out to measure the distance and inference risks against a holdout.", **copies}
+    train_s = train.sample(size, random_state=int(rng.integers(1 << 31)))
+    holdout_s = holdout.sample(size, random_state=int(rng.integers(1 << 31)))
+    synthetic_s = synthetic.sample(min(len(synthetic), MAX_DISTANCE_ROWS), random_state=int(rng.integers(1 << 31)))
+    encode = _Encoder(train, kinds)
+    t, h, s = encode(train_s), encode(holdout_s), encode(synthetic_s)
+    to_train, _ = _nearest(t, s, 2)
+    to_holdout, _ = _nearest(h, s, 1)
+    closer = (to_train[:, 0] < to_holdout[:, 0]).mean() + 0.5 * (to_train[:, 0] == to_holdout[:, 0]).mean()
+    nndr = to_train[:, 0] / np.maximum(to_train[:, -1], 1e-12)
+    member_distance, _ = _nearest(s, t, 1)
+    outsider_distance, _ = _nearest(s, h, 1)
+    labels = np.r_[np.ones(size), np.zeros(size)]
+    auc = roc_auc_score(labels, -np.r_[member_distance[:, 0], outsider_distance[:, 0]])
+    return {
+        "rows_compared": size,
+        "dcr_closer_to_train_share": round(float(closer), 4),
+        "dcr_median_train": round(float(np.median(to_train[:, 0])), 4),
+        "dcr_median_holdout": round(float(np.median(to_holdout[:, 0])), 4),
+        "nndr_median": round(float(np.median(nndr)), 4),
+        **copies,
+        "membership_inference_auc": round(float(auc), 4),
+        "attribute_inference": attribute_inference(train_s, holdout_s, synthetic_s, kinds, encode),
+        "linkability": linkability(train_s, holdout_s, synthetic_s, kinds, rng),
+        "singling_out": singling_out(train_s, holdout_s, synthetic_s, kinds, rng),
+    }
+
+
+def _row_keys(frame: pd.DataFrame) -> pd.Series:
+    return pd.util.hash_pandas_object(frame.astype("string").fillna("\x00"), index=False)
+
+
+def _exact_copies(train: pd.DataFrame, synthetic: pd.DataFrame, *, rare_only: bool = False) -> int:
+    """Synthetic rows equal, on every modelled column, to some training row (with `rare_only`, to a training row
+    fewer than five real rows share: those point at a person)."""
+    counts = _row_keys(train).value_counts()
+    keys = counts[counts < 5].index if rare_only else counts.index
+    return int(_row_keys(synthetic).isin(set(keys)).sum())
+
+
+def _risk(train_rate: float, control_rate: float) -> float:
+    """Anonymeter's risk: the attack's success on train beyond its success on the control set, scaled to [0, 1]."""
+    if control_rate >= 1:
+        return 0.0
+    return round(max(0.0, (train_rate - control_rate) / (1 - control_rate)), 4)
+
+
+def attribute_inference(train, holdout, synthetic, kinds, encode, secrets: int = 6) -> dict:
+    """The attacker knows every column but one (the secret) of a target and guesses the secret from the
+    nearest synthetic row; a guess is right if equal (categories) or within 5 % of the range (numbers)."""
+    results = {}
+    for secret in list(train.columns)[:secrets] if len(train.columns) > 1 else []:
+        known = [c for c in train.columns if c != secret]
+        sub = _Encoder(train[known], {c: kinds[c] for c in known})
+        _, neighbours = _nearest(sub(synthetic[known]), sub(train[known]), 1)
+        _, control_neighbours = _nearest(sub(synthetic[known]), sub(holdout[known]), 1)
+        guess_train = synthetic[secret].iloc[neighbours[:, 0]].reset_index(drop=True)
+        guess_control = synthetic[secret].iloc[control_neighbours[:, 0]].reset_index(drop=True)
+        rate_train = _right(guess_train, train[secret].reset_index(drop=True), kinds[secret], train[secret])
+        rate_control = _right(guess_control, holdout[secret].reset_index(drop=True), kinds[secret], train[secret])
+        results[secret] = {"train": round(rate_train, 4), "control": round(rate_control, 4), "risk": _risk(rate_train, rate_control)}
+    return {"per_secret": results, "max_risk": max((r["risk"] for r in results.values()), default=0.0)}
+
+
+def _right(guess: pd.Series, truth: pd.Series, kind: str, reference: pd.Series) -> float:
+    if kind in NUMERIC:
+        g, t, r = _numbers(guess, kind), _numbers(truth, kind), _numbers(reference, kind)
+        tolerance = 0.05 * ((np.nanmax(r) - np.nanmin(r)) if np.isfinite(r).any() else 1.0)
+        return float(np.mean(np.abs(g - t) <= tolerance))
+    return float((_labels(guess) == _labels(truth)).mean())
+
+
+def linkability(train, holdout, synthetic, kinds, rng, targets: int = 500) -> dict:
+    """The attacker holds two halves of a target's columns from two sources and links them through the
+    synthetic data: success when the nearest synthetic rows for both halves agree."""
+    columns = list(train.columns)
+    if len(columns) < 2:
+        return {"note": "needs two or more modelled columns"}
+    order = rng.permutation(len(columns))
+    left, right = [columns[i] for i in order[: len(columns) // 2]], [columns[i] for i in order[len(columns) // 2 :]]
+
+    def rate(targets_frame: pd.DataFrame) -> float:
+        hits = []
+        for half in (left, right):
+            encode = _Encoder(train[half], {c: kinds[c] for c in half})
+            _, found = _nearest(encode(synthetic[half]), encode(targets_frame[half]), 5)
+            hits.append(found)
+        return float(np.mean([len(set(a) & set(b)) > 0 for a, b in zip(*hits)]))
+
+    n = min(targets, len(train), len(holdout))
+    train_rate, control_rate = rate(train.head(n)), rate(holdout.head(n))
+    return {
+        "columns_left": left,
+        "columns_right": right,
+        "train": round(train_rate, 4),
+        "control": round(control_rate, 4),
+        "risk": _risk(train_rate, control_rate),
+    }
+
+
+def singling_out(train, holdout, synthetic, kinds, rng, attempts: int = 500) -> dict:
+    """Predicates read off synthetic rows (one column's value, or two columns' together) that single out
+    exactly one record of the train sample, against the same on the holdout sample (Anonymeter's
+    univariate and multivariate modes, simplified)."""
+    columns = list(train.columns)
+    labels = {
+        name: (_binned(train[name], synthetic[name], kinds[name]), _binned(holdout[name], synthetic[name], kinds[name])) for name in columns
+    }
+    hits_train = hits_control = tried = 0
+    for _ in range(attempts):
+        row = int(rng.integers(len(synthetic)))
+        chosen = rng.choice(columns, size=min(2, len(columns)), replace=False)
+        mask_train = np.ones(len(train), dtype=bool)
+        mask_control = np.ones(len(holdout), dtype=bool)
+        for name in chosen:
+            (real_t, synthetic_t), (real_c, _) = labels[name]
+            value = synthetic_t.iloc[row]
+            mask_train &= real_t.to_numpy() == value
+            mask_control &= real_c.to_numpy() == value
+        tried += 1
+        hits_train += int(mask_train.sum() == 1)
+        hits_control += int(mask_control.sum() == 1)
+    train_rate, control_rate = hits_train / max(tried, 1), hits_control / max(tried, 1)
+    return {"attempts": tried, "train": round(train_rate, 4), "control": round(control_rate, 4), "risk": _risk(train_rate, control_rate)}
+
+
+def utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], target: str) -> dict:
+    """Train on synthetic, test on real holdout, against train on real: accuracy for a category, R² for a number."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.metrics import accuracy_score, r2_score
+
+    features = [c for c in train.columns if c != target]
+    if not features:
+        return {"note": "The target is the only modelled column; nothing to predict it from."}
+    # a whole-number target with few values (0/1 outcomes, grades) is a class, not a quantity
+    numeric_target = kinds[target] == "float" or (kinds[target] == "int" and train[target].nunique() > 10)
+
+    def matrix(frame: pd.DataFrame, categories: dict) -> np.ndarray:
+        cols = []
+        for name in features:
+            if kinds[name] in NUMERIC:
+                cols.append(_numbers(frame[name], kinds[name]))
+            else:
+                cols.append(pd.Categorical(_labels(frame[name]), categories=categories[name]).codes.astype(float))
+        return np.column_stack(cols)
+
+    categories = {n: sorted(set(_labels(train[n])) | set(_labels(synthetic[n]))) for n in features if kinds[n] not in NUMERIC}
+    categorical = [i for i, n in enumerate(features) if kinds[n] not in NUMERIC]
+
+    def score(fit_on: pd.DataFrame) -> float:
+        y = _numbers(fit_on[target], kinds[target]) if numeric_target else _labels(fit_on[target]).to_numpy()
+        y_test = _numbers(holdout[target], kinds[target]) if numeric_target else _labels(holdout[target]).to_numpy()
+        keep, keep_test = (~np.isnan(y), ~np.isnan(y_test)) if numeric_target else (np.ones(len(y), bool), np.ones(len(y_test), bool))
+        if keep.sum() < 2 or keep_test.sum() < 1 or (not numeric_target and len(set(y[keep])) < 2):
+            return float("nan")
+        model = (HistGradientBoostingRegressor if numeric_target else HistGradientBoostingClassifier)(
+            categorical_features=categorical or None, random_state=0, max_iter=200
+        )
+        model.fit(matrix(fit_on, categories)[keep], y[keep])
+        predicted = model.predict(matrix(holdout, categories)[keep_test])
+        return float(r2_score(y_test[keep_test], predicted) if numeric_target else accuracy_score(y_test[keep_test], predicted))
+
+    real, synthetic_score = score(train), score(synthetic)
+    ratio = synthetic_score / real if real and not np.isnan(real) and not np.isnan(synthetic_score) and real > 0 else None
+    return {
+        "target": target,
+        "task": "regression" if numeric_target else "classification",
+        "metric": "R²" if numeric_target else "accuracy",
+        "train_real_test_real": None if np.isnan(real) else round(real, 4),
+        "train_synthetic_test_real": None if np.isnan(synthetic_score) else round(synthetic_score, 4),
+        "ratio": None if ratio is None else round(ratio, 4),
+    }
+
+
+def evaluate(
+    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], *, target: str | None = None, seed: int = 0
+) -> dict:
+    """The whole report on the modelled columns (identifiers and filled columns are left out: they hold no real data)."""
+    rng = np.random.default_rng(seed)
+    columns = [c for c in train.columns if c in synthetic.columns]
+    train, holdout, synthetic = train[columns], holdout[columns], synthetic[columns]
+    shapes = column_shapes(train, synthetic, kinds)
+    pairs = pair_trends(train, synthetic, kinds, rng)
+    shape_mean = float(np.mean([s["score"] for s in shapes])) if shapes else 0.0
+    pair_mean = float(np.mean([p["score"] for p in pairs])) if pairs else shape_mean
+    report = {
+        "columns": columns,
+        "rows": {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
+        "fidelity": {
+            "score": round(100 * (shape_mean + pair_mean) / 2, 2),
+            "column_shapes": round(shape_mean, 4),
+            "pair_trends": round(pair_mean, 4),
+            "per_column": shapes,
+            "per_pair": pairs,
+        },
+        "privacy": privacy(train, holdout, synthetic, kinds, rng) if columns else {"note": "no modelled columns"},
+    }
+    if target:
+        if target not in columns:
+            report["utility"] = {"note": f"The target '{target}' is not a modelled column."}
+        else:
+            report["utility"] = utility(train, holdout, synthetic, kinds, target)
+    return report

@@ -1,0 +1,117 @@
+"""One synthesis run on a table, shared by the job and the command line: plan, hold out, fit, sample,
+drop exact copies of training rows, evaluate."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from workbench.synthesis.base import SynthesisError, make_plan
+from workbench.synthesis.evaluate import evaluate
+from workbench.synthesis.generators import generator_for
+
+HOLDOUT_SHARE = 0.2
+MIN_HOLDOUT_ROWS = 10
+MAX_RESAMPLES = 5
+
+
+def synthesize(
+    frame: pd.DataFrame,
+    schema: list[dict],
+    *,
+    method: str = "copula",
+    rows: int | None = None,
+    scan: dict | None = None,
+    target: str | None = None,
+    seed: int = 0,
+    holdout_share: float = HOLDOUT_SHARE,
+    progress=lambda percent, message: None,
+) -> tuple[pd.DataFrame, dict, dict]:
+    """The synthetic table, the report, and the fitted model (JSON; it holds real quantiles: store it encrypted)."""
+    if target is not None and target not in frame.columns:
+        raise SynthesisError(f"The target column '{target}' is not in the table.")
+    rows = len(frame) if rows is None else rows
+    if rows < 1:
+        raise SynthesisError("Ask for at least one synthetic row.")
+    started = time.perf_counter()
+    plan, table = make_plan(frame, schema, scan)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(table))
+    held = int(round(len(table) * holdout_share)) if len(table) * holdout_share >= MIN_HOLDOUT_ROWS else 0
+    holdout, train = table.iloc[order[:held]], table.iloc[order[held:]]
+    if not held:
+        plan.notes.append(
+            f"Too few rows to hold {MIN_HOLDOUT_ROWS} out: fitted on all of them, and privacy is not measured against a holdout."
+        )
+    progress(20, f"Fitting the {method} model on {len(train):,} rows")
+    generator = generator_for(method)
+    generator.fit(train[plan.modelled], plan, seed=seed)
+    fitted = time.perf_counter()
+    progress(50, f"Sampling {rows:,} rows")
+    synthetic, removed = _sample_without_copies(generator, train, plan, rows, seed)
+    sampled = time.perf_counter()
+    progress(70, "Evaluating fidelity, utility and privacy")
+    kinds = {name: plan.kinds[name] for name in plan.modelled}
+    report = evaluate(train[plan.modelled], holdout[plan.modelled], synthetic[plan.modelled], kinds, target=target, seed=seed)
+    report["generator"] = {
+        "method": method,
+        "seed": seed,
+        "rows": rows,
+        "holdout_share": held / len(table),
+        "fit_s": round(fitted - started, 3),
+        "sample_s": round(sampled - fitted, 3),
+    }
+    report["notes"] = plan.notes
+    report["modelled"] = plan.modelled
+    report["exact_copies_removed"] = removed
+    return synthetic, report, generator.to_json()
+
+
+def _sample_without_copies(generator, train: pd.DataFrame, plan, rows: int, seed: int) -> tuple[pd.DataFrame, int]:
+    """Sample, then replace rows that copy a rare training row — one whose values, on every modelled column,
+    fewer than MIN_LEVEL_COUNT real rows share, so that it points at a person (up to five rounds, then drop).
+    Copies of common combinations (say, two yes/no columns) disclose no one; the report counts them."""
+    from workbench.synthesis.base import MIN_LEVEL_COUNT
+    from workbench.synthesis.evaluate import _row_keys
+
+    synthetic = generator.sample(rows, seed=seed)
+    if not plan.modelled:
+        return synthetic, 0
+    counts = _row_keys(train[plan.modelled]).value_counts()
+    rare = set(counts[counts < MIN_LEVEL_COUNT].index)
+    removed = 0
+    for attempt in range(1, MAX_RESAMPLES + 1):
+        copies = _row_keys(synthetic[plan.modelled]).isin(rare).to_numpy()
+        if not copies.any():
+            break
+        removed += int(copies.sum())
+        fresh = generator.sample(int(copies.sum()), seed=seed + attempt)
+        synthetic = pd.concat([synthetic[~copies], fresh], ignore_index=True)
+    copies = _row_keys(synthetic[plan.modelled]).isin(rare).to_numpy()
+    if copies.any():  # fresh rows keep landing on rare real ones: leave them out
+        synthetic = synthetic[~copies].reset_index(drop=True)
+    if synthetic.empty:
+        raise SynthesisError(
+            "Every sampled row copied a rare real record, so none could be kept; the table is too small or too coarse to synthesise."
+        )
+    return synthetic, removed
+
+
+def to_arrow(synthetic: pd.DataFrame, real_schema: pa.Schema) -> pa.Table:
+    """The synthetic table with the real table's Arrow types, column for column."""
+    arrays = []
+    for field in real_schema:
+        values = synthetic[field.name]
+        if values.isna().all():
+            arrays.append(pa.nulls(len(values), type=field.type))
+            continue
+        if pa.types.is_dictionary(field.type):
+            arrays.append(pa.array(values.astype("string"), type=pa.string()).dictionary_encode().cast(field.type))
+            continue
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            arrays.append(pa.array(values.astype("string"), type=field.type))
+            continue
+        array = pa.array(values, from_pandas=True)
+        arrays.append(array.cast(field.type, safe=False) if array.type != field.type else array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(f.name, f.type) for f in real_schema]))
