@@ -98,3 +98,16 @@ def test_the_command_refuses_a_bad_policy_file_and_writes_nothing(tmp_path):
     with pytest.raises(CommandError, match="Column 'salary' is not in the table"):
         call_command("anonymize", str(source), "--policy", str(rules), "--out", str(target))
     assert not target.exists()
+
+
+def test_the_proposed_policy_fits_a_table_whose_zip_codes_were_read_as_numbers(tmp_path, capsys):
+    """ZIP codes without leading zeros are ingested as integers; the proposal's prefix rule must still apply."""
+    frame = pd.DataFrame({"zip": [10115 + i % 40 for i in range(200)], "age": [30 + i % 50 for i in range(200)], "sex": ["F", "M"] * 100})
+    source, target = tmp_path / "zips.csv", tmp_path / "out.csv"
+    frame.to_csv(source, index=False)
+    call_command("anonymize", str(source), "--policy", "auto", "--out", str(target))
+    report = json.loads(capsys.readouterr().out)
+    assert report["policy"]["columns"]["zip"] == {"operator": "generalize", "keep": 3}
+    assert set(pd.read_csv(target, dtype=str)["zip"]) == {"101"}
+    bins = policies.apply({"columns": {"zip": {"operator": "generalize", "width": 100}}}, frame, secret=SECRET)[0]
+    assert set(bins["zip"]) == {"10100-10199"}

@@ -69,7 +69,7 @@ def test_identifiers_and_free_text_are_never_modelled_and_no_training_row_is_cop
     synthetic, report, model = synthesize(real.to_pandas(), schema, scan=scan, seed=3)
     for column in ["mrn", "patient_name", "phone", "email", "address", "date_of_birth", "clinical_notes", "id"]:
         assert column not in report["modelled"], column
-        if column != "id":  # a row number, re-numbered 1, 2, 3…
+        if column != "id":  # the row number is re-numbered 1, 2, 3…
             assert not set(synthetic[column].dropna().astype(str)) & set(demo[column].dropna().astype(str)), column
     assert synthetic["clinical_notes"].isna().all()
     assert any("free text is not modelled" in note for note in report["notes"])
@@ -101,7 +101,8 @@ def test_awkward_columns_get_a_note_and_never_break_the_run(tmp_path):
             "constant": ["same"] * n,
             "empty": [None] * n,
             "record_id": [f"R{i:07d}" for i in rng.permutation(n)],
-            "postcode_like": [f"L{i}" for i in rng.integers(0, 50_000, n)],  # tens of thousands of levels
+            "postcode_like": [f"L{i}" for i in rng.integers(0, 50_000, n)],  # tens of thousands of levels, mostly unique
+            "ward": [f"W{int(i)}" for i in rng.zipf(1.6, n) % 400],  # hundreds of levels, many of them rare
             "value": rng.normal(size=n).round(3),
             "note": [f"Patient {i} reports pain in the left knee after a fall." for i in range(n)],
         }
@@ -112,7 +113,8 @@ def test_awkward_columns_get_a_note_and_never_break_the_run(tmp_path):
     assert "constant" in notes and "every value is missing" in notes and "identifier" in notes and "folded" in notes
     assert (synthetic["constant"] == "same").all() and synthetic["empty"].isna().all()
     assert not set(synthetic["record_id"]) & set(frame["record_id"])
-    assert set(synthetic["postcode_like"].dropna()) <= set(frame["postcode_like"]) | {OTHER}
+    assert "postcode_like: mostly unique values" in notes and not set(synthetic["postcode_like"]) & set(frame["postcode_like"])
+    assert "ward:" in notes and OTHER in set(synthetic["ward"]) and set(synthetic["ward"].dropna()) <= set(frame["ward"]) | {OTHER}
     assert to_arrow(synthetic, real.schema).num_rows == 2000
 
 

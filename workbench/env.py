@@ -41,6 +41,19 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    if not value > minimum:
+        raise ImproperlyConfigured(f"{name} must be more than {minimum:g}, not {raw}")
+    return value
+
+
 def env_bytes(name: str, default: int) -> int:
     """A size such as 2G, 500M, 64K or a plain number of bytes."""
     raw = os.environ.get(name)

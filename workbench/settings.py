@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from workbench.env import env_bool, env_bytes, env_int, env_list, env_path, env_str
+from workbench.env import env_bool, env_bytes, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -182,6 +182,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("WORKBENCH_TASKS_EAGER", False)
 # Medical record number formats of this site: regular expressions separated by ";".
 # Synthetic copies: the most rows one run may generate.
 SYNTH_MAX_ROWS = env_int("WORKBENCH_SYNTH_MAX_ROWS", 10_000_000, minimum=1)
+# Differential privacy: each dataset's total budget unless its policy sets "dp_budget".
+DP_BUDGET_EPSILON = env_float("WORKBENCH_DP_BUDGET_EPSILON", 3.0)
+DP_BUDGET_DELTA = env_float("WORKBENCH_DP_BUDGET_DELTA", 1e-5)
+DP_DELTA_PER_RUN = 1e-6  # δ of one DP run unless the request names one
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]

@@ -13,6 +13,8 @@ from workbench.jobs import api as jobs_api
 from workbench.jobs import views as jobs_views
 from workbench.privacy import api as privacy_api
 from workbench.privacy import views as privacy_views
+from workbench.synthesis import api as synthesis_api
+from workbench.synthesis import views as synthesis_views
 
 api_v1 = [
     path("api/v1/auth/token", accounts_api.token),
@@ -27,6 +29,9 @@ api_v1 = [
     path("api/v1/versions/<int:version_id>/scan", privacy_api.scan),
     path("api/v1/versions/<int:version_id>/anonymize", privacy_api.anonymize),
     path("api/v1/workspaces/<int:workspace_id>/policies", privacy_api.policies),
+    path("api/v1/versions/<int:version_id>/synthesize", synthesis_api.synthesize),
+    path("api/v1/versions/<int:version_id>/evaluation", synthesis_api.evaluation),
+    path("api/v1/datasets/<int:dataset_id>/privacy-budget", synthesis_api.budget),
     path("api/v1/jobs/<int:job_id>", jobs_api.job),
     path("api/v1/jobs/<int:job_id>/cancel", jobs_api.cancel),
     path("api/v1/jobs/<int:job_id>/retry", jobs_api.retry),
@@ -52,6 +57,7 @@ pages = [
     path("v/<int:version_id>/scan", privacy_views.scan, name="scan"),
     path("v/<int:version_id>/anonymize", privacy_views.anonymize, name="anonymize"),
     path("v/<int:version_id>/policy", privacy_views.policy_editor, name="policy_editor"),
+    path("v/<int:version_id>/synthesize", synthesis_views.synthesize, name="synthesize"),
     path("jobs/<int:job_id>/", jobs_views.job, name="job"),
     path("jobs/<int:job_id>/status", jobs_views.status, name="job_status"),
     path("jobs/<int:job_id>/cancel", jobs_views.cancel, name="job_cancel"),

@@ -116,6 +116,30 @@ SCHEMA = {
                 ok="202",
             )
         },
+        "/api/v1/versions/{version_id}/synthesize": {
+            "post": _op(
+                "Fit a generator on the version and write a SYNTHETIC version with its evaluation report (a job)",
+                params=["version_id"],
+                body=_json_body(
+                    {
+                        "method": {"enum": ["copula", "dp"]},
+                        "rows": {"type": "integer", "minimum": 1},
+                        "epsilon": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                        "delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                        "target": {"type": "string"},
+                        "seed": {"type": "integer"},
+                    },
+                    [],
+                ),
+                ok="202",
+            )
+        },
+        "/api/v1/datasets/{dataset_id}/privacy-budget": {
+            "get": _op("The dataset's differential-privacy budget, what was spent and by which runs", params=["dataset_id"]),
+        },
+        "/api/v1/versions/{version_id}/evaluation": {
+            "get": _op("The evaluation report of a SYNTHETIC version: fidelity, utility, privacy", params=["version_id"]),
+        },
         "/api/v1/workspaces/{workspace_id}/policies": {
             "get": _op("Saved anonymisation policies", params=["workspace_id"]),
             "post": _op(

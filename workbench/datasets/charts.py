@@ -56,3 +56,21 @@ def class_sizes(*, before: list[dict], after: list[dict]) -> dict:
         **dict(_LAYOUT, height=260, bargap=0.2), barmode="group", yaxis_title="records", xaxis_title="equivalence class size"
     )
     return _as_json(figure)
+
+
+def column_scores(per_column: list[dict]) -> dict:
+    """Fidelity per column (1 = the synthetic column has the real one's distribution)."""
+    ordered = sorted(per_column, key=lambda c: c["score"])
+    figure = go.Figure(
+        go.Bar(
+            x=[c["score"] for c in ordered],
+            y=[c["column"] for c in ordered],
+            orientation="h",
+            marker_color="#5a8f5a",
+            customdata=[c["metric"] for c in ordered],
+            hovertemplate="%{y}: %{x:.3f} (%{customdata})<extra></extra>",
+        )
+    )
+    layout = dict(_LAYOUT, height=max(180, 20 * len(ordered) + 60), margin=dict(l=140, r=10, t=10, b=40))
+    figure.update_layout(**layout, xaxis=dict(range=[0, 1], title="fidelity (KS / TV complement)"))
+    return _as_json(figure)

@@ -12,6 +12,9 @@ from workbench.datasets.receive import UploadRejected, receive_upload
 from workbench.http import BadRequest, int_param
 from workbench.privacy import actions as privacy
 from workbench.privacy import views as privacy_views
+from workbench.synthesis import actions as synthesis
+from workbench.synthesis import ledger
+from workbench.synthesis.generators import GENERATORS
 
 
 @login_required
@@ -66,6 +69,9 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
         charts["risk"] = chart_figures.class_sizes(
             before=version.made_by["risk_before"]["class_size_histogram"], after=version.made_by["risk_after"]["class_size_histogram"]
         )
+    evaluation = synthesis.read_report(version)
+    if evaluation:
+        charts["synthesis"] = chart_figures.column_scores(evaluation["fidelity"]["per_column"])
     active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).first()
     return render(
         request,
@@ -80,6 +86,9 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
             "can_run": can_run,
             "scan": scan,
             "editor": editor,
+            "evaluation": evaluation,
+            "synthesis_methods": list(GENERATORS),
+            "privacy_budget": ledger.summary(version.dataset),
         },
     )
 

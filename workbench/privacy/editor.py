@@ -37,7 +37,7 @@ def operators_for(family: str) -> list[str]:
 def _parameters(operator: str, family: str) -> list[str]:
     allowed = list(OPERATORS[operator][1])
     if operator == "generalize":  # the parameters that mean something for this column's family
-        allowed = {NUMERIC: ["width", "top", "bottom"], DATES: ["to"], TEXT: ["keep"]}[family]
+        allowed = {NUMERIC: ["width", "top", "bottom", "keep"], DATES: ["to"], TEXT: ["keep"]}[family]
     return allowed
 
 

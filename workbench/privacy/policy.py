@@ -98,8 +98,11 @@ def _parameter_problems(name: str, rule: dict, frame: pd.DataFrame, family: str)
         if rule.get("max_days", 180) < 1:
             problems.append(f"Column '{name}': max_days must be at least 1.")
     if operator == "generalize":
-        if family == NUMERIC and not rule.get("width", 0) > 0:
-            problems.append(f"Column '{name}': generalize on numbers needs a positive 'width'.")
+        if family == NUMERIC and "keep" in rule and "width" not in rule:
+            if not rule["keep"] > 0:
+                problems.append(f"Column '{name}': 'keep' (leading digits of a numeric code) must be positive.")
+        elif family == NUMERIC and not rule.get("width", 0) > 0:
+            problems.append(f"Column '{name}': generalize on numbers needs a positive 'width' (bins) or 'keep' (leading digits of a code).")
         if family == DATES and rule.get("to", "month") not in ("month", "year"):
             problems.append(f"Column '{name}': dates generalise 'to' month or year.")
         if family == TEXT and not rule.get("keep", 3) > 0:
@@ -234,7 +237,10 @@ def _apply_rule(
         )
     elif operator == "generalize":
         family = column_family(values, semantic_type)
-        if family == NUMERIC:
+        if family == NUMERIC and "keep" in params and "width" not in params:  # a numeric code such as a ZIP: keep leading digits
+            digits = pd.to_numeric(values, errors="raise").round().astype("Int64").astype("string")
+            out[name] = operators.generalize_postcode(digits, keep=params["keep"])
+        elif family == NUMERIC:
             out[name] = operators.generalize_number(values, **{k: v for k, v in params.items() if k in ("width", "top", "bottom")})
         elif family == DATES:
             out[name] = operators.generalize_date(values, to=params.get("to", "month"))

@@ -8,17 +8,38 @@ from django.db import transaction
 
 from workbench.audit.actions import record_event
 from workbench.datasets import actions as datasets
-from workbench.datasets.models import Tier, Version
+from workbench.datasets.models import Dataset, Tier, Version
 from workbench.datasets.storage import read_encrypted_json, unwrap_key, write_encrypted_json
 from workbench.jobs.actions import JobError, create_job
+from workbench.synthesis import ledger
 from workbench.synthesis.base import SynthesisError
 from workbench.synthesis.generators import GENERATORS
+from workbench.synthesis.models import PrivacySpend
 from workbench.synthesis.run import synthesize, to_arrow
 
 
-def start_synthesize(*, version: Version, user, method: str = "copula", rows: int | None = None, target: str = "", seed: int | None = None):
-    """Check the request (every problem named, nothing started) and queue the job."""
+def start_synthesize(
+    *,
+    version: Version,
+    user,
+    method: str = "copula",
+    rows: int | None = None,
+    target: str = "",
+    seed: int | None = None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+):
+    """Check the request (every problem named, nothing started), spend from the privacy budget for a DP run,
+    and queue the job."""
     problems = []
+    if method == "dp":
+        if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) or not 0 < epsilon <= 100:
+            problems.append("A DP run needs epsilon, a number above 0 and at most 100.")
+        delta = settings.DP_DELTA_PER_RUN if delta is None else delta
+        if not isinstance(delta, int | float) or isinstance(delta, bool) or not 0 < delta < 1:
+            problems.append("delta must be a number between 0 and 1.")
+    elif epsilon is not None or delta is not None:
+        problems.append("epsilon and delta apply to the dp method only.")
     if method not in GENERATORS:
         problems.append(f"Method must be one of: {', '.join(GENERATORS)}.")
     if rows is not None and not (isinstance(rows, int) and not isinstance(rows, bool) and 1 <= rows <= settings.SYNTH_MAX_ROWS):
@@ -30,10 +51,16 @@ def start_synthesize(*, version: Version, user, method: str = "copula", rows: in
     if problems:
         raise JobError(" ".join(problems))
     params = {"method": method, "rows": rows or version.row_count, "target": target or None, "seed": 0 if seed is None else seed}
+    if method == "dp":
+        params.update(epsilon=float(epsilon), delta=float(delta))
     with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)  # one run at a time takes from the budget
+        entry = ledger.spend(dataset=dataset, epsilon=params["epsilon"], delta=params["delta"], user=user) if method == "dp" else None
         job = create_job(
             kind="synthesize", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version, params=params
         )
+        if entry:
+            PrivacySpend.objects.filter(pk=entry.pk).update(job=job)
         record_event(actor=user, action="version.synthesize", obj=version, workspace_id=version.dataset.workspace_id, details=params)
     return job
 
@@ -51,9 +78,11 @@ def synthesize_version(*, job, progress) -> Version:
             version.schema,
             method=params["method"],
             rows=params["rows"],
-            scan=read_scan(version),
+            scan=read_scan(version) or _classify(version),
             target=params.get("target"),
             seed=params.get("seed", 0),
+            epsilon=params.get("epsilon"),
+            delta=params.get("delta"),
             progress=progress,
         )
     except SynthesisError as error:
@@ -72,6 +101,8 @@ def synthesize_version(*, job, progress) -> Version:
         "notes": report["notes"],
         "generator": report["generator"],
     }
+    if params["method"] == "dp":
+        made_by.update(epsilon=params["epsilon"], delta=params["delta"])
     created = datasets.store_table(
         dataset=version.dataset,
         table=to_arrow(synthetic, table.schema),
@@ -83,7 +114,16 @@ def synthesize_version(*, job, progress) -> Version:
     key = unwrap_key(version.dataset.wrapped_key)
     write_encrypted_json(_report_path(created), key, report)
     write_encrypted_json(created.file.replace(".parquet.enc", ".model.json.enc"), key, json.loads(json.dumps(model, default=str)))
+    PrivacySpend.objects.filter(job_id=job.pk).update(version=created)
     return created
+
+
+def _classify(version: Version) -> dict:
+    """Without a stored scan, classify the columns now (from a sample; seconds) so identifiers stay out of the model."""
+    from workbench.datasets.storage import open_version
+    from workbench.privacy.scan import scan_parquet
+
+    return scan_parquet(lambda: open_version(version), schema=version.schema)
 
 
 def _report_path(version: Version) -> str:

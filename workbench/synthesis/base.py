@@ -64,9 +64,13 @@ def _fill(fill: dict, rows: int, rng: np.random.Generator) -> pd.Series:
 
         words = rng.integers(0, 2**32, size=(rows, 8), dtype=np.uint64).astype(np.uint32)
         return pd.Series(_surrogates(fill["kind"], words), dtype="object")
+    if how == "dates":
+        low, high = pd.Timestamp(fill["low"]).value, pd.Timestamp(fill["high"]).value
+        stamps = pd.to_datetime(rng.integers(low, high + 1, size=rows), unit="ns")
+        return pd.Series(stamps.normalize() if fill.get("kind") == "date" else stamps)
     if how == "code":
-        width = len(str(rows)) + 2
-        numbers = rng.permutation(10**width)[:rows] if 10**width <= 10**7 else rng.choice(10**width, size=rows, replace=False)
+        width = max(6, len(str(rows)) + 2)
+        numbers = rng.choice(10**width, size=rows, replace=False)  # distinct within the table
         return pd.Series([f"SYN{n:0{width}d}" for n in numbers], dtype="object")
     raise ValueError(f"unknown fill {how!r}")
 
@@ -97,6 +101,10 @@ def make_plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None = None)
         elif scanned.get("kind") == "free_text" or (kind == "text" and present.astype(str).str.split().str.len().mean() >= 5):
             plan.fills[name] = {"how": "null"}
             plan.notes.append(f"{name}: free text is not modelled (it would copy sentences about real people); left empty.")
+        elif kind in ("category", "text") and present.nunique() > 20 and present.nunique() > 0.5 * len(present):
+            # mostly unique short text (names, codes, addresses) identifies people even when no scan said so
+            plan.fills[name] = {"how": "code"}
+            plan.notes.append(f"{name}: mostly unique values, treated as an identifier: not modelled; filled with fresh codes.")
         elif present.nunique() == 1:
             value = present.iloc[0]
             plan.fills[name] = {
@@ -118,10 +126,15 @@ def make_plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None = None)
 
 
 def _identifier_fill(kind: str, entity: str | None, present: pd.Series) -> dict:
+    """Fresh values of the column's own type: dates drawn evenly over its range (a date of birth), numbers
+    counted 1, 2, 3…, text as Faker-style surrogates for names and contacts or as codes."""
+    if kind in ("date", "datetime") or pd.api.types.is_datetime64_any_dtype(present):
+        stamps = pd.to_datetime(present, errors="coerce").dropna()
+        return {"how": "dates", "low": stamps.min().isoformat(), "high": stamps.max().isoformat(), "kind": kind}
+    if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
+        return {"how": "sequence"}
     if entity in SURROGATE_ENTITIES:
         return {"how": "surrogate", "kind": SURROGATE_ENTITIES[entity]}
-    if kind == "id" and pd.api.types.is_integer_dtype(present):
-        return {"how": "sequence"}
     return {"how": "code"}
 
 

@@ -2,12 +2,15 @@
 
 from workbench.synthesis.base import SynthesisError
 from workbench.synthesis.copula import GaussianCopula
+from workbench.synthesis.dp import DPMarginals
 
-GENERATORS = {"copula": GaussianCopula}
-PLANNED = {"dp": "the differentially private generator", "deep": "the deep generator"}
+GENERATORS = {"copula": GaussianCopula, "dp": DPMarginals}
+PLANNED = {"deep": "the deep generator"}
 
 
-def generator_for(method: str):
+def generator_for(method: str, **options):
+    if method == "dp":
+        return DPMarginals(epsilon=options.get("epsilon") or 1.0, delta=options.get("delta") or 1e-6)
     if method in GENERATORS:
         return GENERATORS[method]()
     if method in PLANNED:

@@ -13,7 +13,7 @@ from workbench.synthesis.generators import generator_for
 
 HOLDOUT_SHARE = 0.2
 MIN_HOLDOUT_ROWS = 10
-MAX_RESAMPLES = 5
+MAX_RESAMPLES = 20
 
 
 def synthesize(
@@ -25,6 +25,8 @@ def synthesize(
     scan: dict | None = None,
     target: str | None = None,
     seed: int = 0,
+    epsilon: float | None = None,
+    delta: float | None = None,
     holdout_share: float = HOLDOUT_SHARE,
     progress=lambda percent, message: None,
 ) -> tuple[pd.DataFrame, dict, dict]:
@@ -45,11 +47,17 @@ def synthesize(
             f"Too few rows to hold {MIN_HOLDOUT_ROWS} out: fitted on all of them, and privacy is not measured against a holdout."
         )
     progress(20, f"Fitting the {method} model on {len(train):,} rows")
-    generator = generator_for(method)
+    if method == "dp" and not (epsilon and epsilon > 0):
+        raise SynthesisError("The DP generator needs a positive epsilon.")
+    generator = generator_for(method, epsilon=epsilon, delta=delta)
     generator.fit(train[plan.modelled], plan, seed=seed)
     fitted = time.perf_counter()
     progress(50, f"Sampling {rows:,} rows")
-    synthetic, removed = _sample_without_copies(generator, train, plan, rows, seed)
+    if method == "dp":  # replacing rows by looking at the real ones would spend privacy the ledger does not count
+        synthetic, removed = generator.sample(rows, seed=seed), 0
+    else:
+        synthetic, removed = _sample_without_copies(generator, train, plan, rows, seed)
+    _redraw_real_identifiers(synthetic, table, plan, np.random.default_rng(seed + 2000))
     sampled = time.perf_counter()
     progress(70, "Evaluating fidelity, utility and privacy")
     kinds = {name: plan.kinds[name] for name in plan.modelled}
@@ -62,6 +70,12 @@ def synthesize(
         "fit_s": round(fitted - started, 3),
         "sample_s": round(sampled - fitted, 3),
     }
+    if method == "dp":
+        report["generator"].update(epsilon=generator.epsilon, delta=generator.delta, rho=generator.rho)
+        plan.notes.append(
+            f"Differential privacy: (ε = {generator.epsilon:g}, δ = {generator.delta:g}) on the rows fitted; the domain (categories and ranges) "
+            "is treated as public; rows are not compared with real ones afterwards, so exact copies are reported, not replaced."
+        )
     report["notes"] = plan.notes
     report["modelled"] = plan.modelled
     report["exact_copies_removed"] = removed
@@ -70,7 +84,7 @@ def synthesize(
 
 def _sample_without_copies(generator, train: pd.DataFrame, plan, rows: int, seed: int) -> tuple[pd.DataFrame, int]:
     """Sample, then replace rows that copy a rare training row — one whose values, on every modelled column,
-    fewer than MIN_LEVEL_COUNT real rows share, so that it points at a person (up to five rounds, then drop).
+    fewer than MIN_LEVEL_COUNT real rows share, so that it points at a person (up to twenty rounds, then leave them out).
     Copies of common combinations (say, two yes/no columns) disclose no one; the report counts them."""
     from workbench.synthesis.base import MIN_LEVEL_COUNT
     from workbench.synthesis.evaluate import _row_keys
@@ -91,11 +105,31 @@ def _sample_without_copies(generator, train: pd.DataFrame, plan, rows: int, seed
     copies = _row_keys(synthetic[plan.modelled]).isin(rare).to_numpy()
     if copies.any():  # fresh rows keep landing on rare real ones: leave them out
         synthetic = synthetic[~copies].reset_index(drop=True)
+        plan.notes.append(
+            f"{int(copies.sum())} sampled rows kept copying rare real rows and were left out: {len(synthetic):,} rows instead of {rows:,}."
+        )
     if synthetic.empty:
         raise SynthesisError(
             "Every sampled row copied a rare real record, so none could be kept; the table is too small or too coarse to synthesise."
         )
-    return synthetic, removed
+    # identifiers and other filled columns drawn once for the final rows, so sequences and codes stay unique
+    return plan.complete(synthetic[plan.modelled], len(synthetic), np.random.default_rng(seed + 1000)), removed
+
+
+def _redraw_real_identifiers(synthetic: pd.DataFrame, real: pd.DataFrame, plan, rng: np.random.Generator) -> None:
+    """Fresh identifiers (names, codes, dates of birth) that happen to equal a real one of the same column are drawn
+    again: a coincidence links to nothing, but a reader who finds a patient's name should not have to take that on trust."""
+    from workbench.synthesis.base import _fill
+
+    for name, fill in plan.fills.items():
+        if fill["how"] not in ("surrogate", "code", "dates"):
+            continue
+        taken = set(real[name].dropna().astype(str))
+        for _ in range(50):
+            clash = synthetic[name].astype(str).isin(taken).to_numpy()
+            if not clash.any():
+                break
+            synthetic.loc[clash, name] = _fill(fill, int(clash.sum()), rng).to_numpy()
 
 
 def to_arrow(synthetic: pd.DataFrame, real_schema: pa.Schema) -> pa.Table:
