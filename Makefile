@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: install install-dev run test lint format bench clean check-compose
+.PHONY: install install-dev run test lint format bench bench-synthesis clean check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,10 +63,21 @@ $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
 	$(BIN)/pip install -r requirements-bench.txt
 	touch $@
 
-bench: install-dev $(VENV)/.installed-bench
+.venv-sdv/.installed: requirements-bench-sdv.txt
+	$(PYTHON) -m venv .venv-sdv
+	.venv-sdv/bin/pip install --upgrade pip==26.3
+	.venv-sdv/bin/pip install torch==2.13.0
+	.venv-sdv/bin/pip install -r requirements-bench-sdv.txt
+	touch $@
+
+bench-synthesis: install-dev .venv-sdv/.installed
+	$(BIN)/python benchmarks/synthesis_bench.py
+
+bench: install-dev $(VENV)/.installed-bench .venv-sdv/.installed
 	$(BIN)/python benchmarks/ingest_1gb.py
 	$(BIN)/python benchmarks/privacy_eval.py
 	$(BIN)/python benchmarks/privacy_speed.py
+	$(BIN)/python benchmarks/synthesis_bench.py
 
 clean:
 	rm -rf var/test benchmarks/out
