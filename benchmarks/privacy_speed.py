@@ -191,7 +191,10 @@ def main() -> None:
     structured = structured_speed(frame)
     print(f"structured operators: {structured['seconds']:.2f} s ({structured['cells_per_s']:,.0f} cells/s)", flush=True)
     naive = naive_presidio(frame, args.baseline_sample)  # first: it fails fast when the peer is not installed
-    print(f"per-cell Presidio: {naive['analyze_per_cell'] * 1000:.2f} ms analyse + {naive['anonymize_per_cell'] * 1000:.2f} ms anonymise a cell", flush=True)
+    print(
+        f"per-cell Presidio: {naive['analyze_per_cell'] * 1000:.2f} ms analyse + {naive['anonymize_per_cell'] * 1000:.2f} ms anonymise a cell",
+        flush=True,
+    )
     jobs = job_path(frame, args.workers, args.port)
     scan_s, anonymize_s = float(jobs["scan"]["duration_seconds"]), float(jobs["anonymize"]["duration_seconds"])
     identifiers = ["patient_name", "phone", "email", "mrn"]

@@ -30,11 +30,11 @@ def fit(workdir: Path, epochs: int) -> None:
         train = pd.read_csv(table / "train.csv")
         metadata = _metadata(train)
         for name, make in (
-            ("sdv_gaussian_copula", lambda: GaussianCopulaSynthesizer(metadata)),
-            ("sdv_ctgan", lambda: CTGANSynthesizer(metadata, epochs=epochs)),
+            ("sdv_gaussian_copula", lambda m: GaussianCopulaSynthesizer(m)),
+            ("sdv_ctgan", lambda m: CTGANSynthesizer(m, epochs=epochs)),
         ):
             started = time.perf_counter()
-            synthesizer = make()
+            synthesizer = make(metadata)
             synthesizer.fit(train)
             synthetic = synthesizer.sample(num_rows=len(train))
             timings[f"{table.name}/{name}"] = time.perf_counter() - started

@@ -112,7 +112,9 @@ def main() -> None:
         for method, epsilon in OURS:
             seconds[f"{workdir.name}/ours_{method}"] = run_ours(schema, train, method, epsilon, workdir)
             print(f"{workdir.name} ours {method}: {seconds[f'{workdir.name}/ours_{method}']:.1f} s", flush=True)
-    subprocess.run([str(PEER_PYTHON), str(ROOT / "benchmarks" / "sdv_peer.py"), "fit", str(root), "--ctgan-epochs", str(args.ctgan_epochs)], check=True)
+    subprocess.run(
+        [str(PEER_PYTHON), str(ROOT / "benchmarks" / "sdv_peer.py"), "fit", str(root), "--ctgan-epochs", str(args.ctgan_epochs)], check=True
+    )
     seconds.update(json.loads((root / "sdv_timings.json").read_text()))
     subprocess.run([str(PEER_PYTHON), str(ROOT / "benchmarks" / "sdv_peer.py"), "quality", str(root)], check=True)
     quality = json.loads((root / "sdmetrics_quality.json").read_text())
@@ -120,13 +122,31 @@ def main() -> None:
     for name, (plan, train, holdout, target, label, n, width) in prepared.items():
         for generator in ["ours_copula", "ours_dp", "sdv_gaussian_copula", "sdv_ctgan"]:
             scores = score(plan, train, holdout, root / name / f"{generator}.csv", target)
-            rows.append({"table": label, "rows": n, "columns": width, "generator": generator, "seconds": seconds[f"{name}/{generator}"], "sdmetrics_quality": quality.get(f"{name}/{generator}"), **scores})
+            rows.append(
+                {
+                    "table": label,
+                    "rows": n,
+                    "columns": width,
+                    "generator": generator,
+                    "seconds": seconds[f"{name}/{generator}"],
+                    "sdmetrics_quality": quality.get(f"{name}/{generator}"),
+                    **scores,
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     (root / "results.json").write_text(json.dumps(rows, indent=2))
     if args.no_write:
         return
-    labels = {"ours_copula": "ours: Gaussian copula", "ours_dp": "ours: DP marginals, ε = 1", "sdv_gaussian_copula": "SDV GaussianCopula", "sdv_ctgan": f"SDV CTGAN ({args.ctgan_epochs} epochs)"}
-    lines = ["| table (rows × columns) | generator | fit + sample | fidelity (ours) | SDMetrics quality | TSTR ratio | DCR closer to train | exact copies | MIA AUC |", "|---|---|---|---|---|---|---|---|---|"]
+    labels = {
+        "ours_copula": "ours: Gaussian copula",
+        "ours_dp": "ours: DP marginals, ε = 1",
+        "sdv_gaussian_copula": "SDV GaussianCopula",
+        "sdv_ctgan": f"SDV CTGAN ({args.ctgan_epochs} epochs)",
+    }
+    lines = [
+        "| table (rows × columns) | generator | fit + sample | fidelity (ours) | SDMetrics quality | TSTR ratio | DCR closer to train | exact copies | MIA AUC |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         lines.append(
             f"| {row['table']} ({row['rows']} × {row['columns']}) | {labels[row['generator']]} | {row['seconds']:.1f} s | {row['fidelity']} | {row['sdmetrics_quality']} | "

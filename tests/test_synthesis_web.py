@@ -100,6 +100,8 @@ def test_the_ledger_adds_up_dp_runs_and_refuses_one_past_the_budget(api, client,
     section = page[page.index('id="synthetic"') :]
     budget_line = section[section.index("Privacy budget") :][:200] if "Privacy budget" in section else "no budget line"
     assert "ε = 1.0" in section and "1.75 spent of 2" in section, budget_line
+    listing = client.get(f"/d/{raw.dataset_id}/").content.decode()
+    assert "Synthetic versions side by side" in listing and listing.count("(ε = ") == 2 and "ε 1.75 spent of 2.0" in listing
 
 
 def test_dp_needs_a_sound_epsilon(api, raw, django_capture_on_commit_callbacks):

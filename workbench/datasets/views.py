@@ -38,7 +38,15 @@ def upload(request: HttpRequest, workspace_id: int) -> HttpResponse:
 def dataset(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset, membership = get_dataset_for_user(request.user, dataset_id)
     versions = [(v, can_read_tier(membership, dataset, v.tier)) for v in dataset.versions.select_related("created_by", "parent")]
-    context = {"dataset": dataset, "membership": membership, "versions": versions, "can_manage": can(membership, "manage")}
+    synthetic = [v for v, readable in versions if readable and v.tier == "SYNTHETIC" and v.made_by.get("kind") == "synthesize"]
+    context = {
+        "dataset": dataset,
+        "membership": membership,
+        "versions": versions,
+        "can_manage": can(membership, "manage"),
+        "synthetic": synthetic,
+        "privacy_budget": ledger.summary(dataset),
+    }
     return render(request, "datasets/dataset.html", context)
 
 
