@@ -19,7 +19,7 @@ warnings.filterwarnings("ignore")
 def _metadata(frame: pd.DataFrame):
     from sdv.metadata import Metadata
 
-    return Metadata.detect_from_dataframe(frame, table_name="table")
+    return Metadata.detect_from_dataframes({"table": frame})
 
 
 def fit(workdir: Path, epochs: int) -> None:
@@ -35,8 +35,10 @@ def fit(workdir: Path, epochs: int) -> None:
         ):
             started = time.perf_counter()
             synthesizer = make(metadata)
-            synthesizer.fit(train)
+            synthesizer.fit({"table": train})  # SDV 2 takes a dict of one table
             synthetic = synthesizer.sample(num_rows=len(train))
+            if isinstance(synthetic, dict):
+                synthetic = synthetic["table"]
             timings[f"{table.name}/{name}"] = time.perf_counter() - started
             synthetic.to_csv(table / f"{name}.csv", index=False)
             print(f"{table.name} {name}: {timings[f'{table.name}/{name}']:.1f} s", flush=True)

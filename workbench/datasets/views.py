@@ -72,7 +72,7 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     for column in (scan or {}).get("columns", []):
         column["kind_label"] = column["kind"].replace("_", " ")
     can_run = can(membership, "run")
-    editor = privacy_views.editor_context(version, privacy.proposed_policy(version)) if scan and can_run else None
+    editor = privacy_views.editor_context(version, privacy.proposed_policy(version, scan), scan=scan) if scan and can_run else None
     if version.made_by.get("risk_after"):
         charts["risk"] = chart_figures.class_sizes(
             before=version.made_by["risk_before"]["class_size_histogram"], after=version.made_by["risk_after"]["class_size_histogram"]

@@ -116,8 +116,9 @@ def read_spans(version: Version) -> dict[str, list]:
     return read_encrypted_json(_spans_path(version), _key(version))
 
 
-def proposed_policy(version: Version) -> dict | None:
-    scan = read_scan(version)
+def proposed_policy(version: Version, scan: dict | None = None) -> dict | None:
+    """The policy the version's scan proposes (`scan` when the caller has read it already)."""
+    scan = scan or read_scan(version)
     return propose(scan, k=version.dataset.policy.get("k", 5)) if scan else None
 
 

@@ -40,12 +40,14 @@ def _submitted_rules(request, version) -> tuple[dict, list[str]]:
     return editor.read_form(request.POST, version.schema)
 
 
-def editor_context(version, rules: dict, *, problems: list[str] = (), preview: bool = False, note: str = "") -> dict:
+def editor_context(
+    version, rules: dict, *, problems: list[str] = (), preview: bool = False, note: str = "", scan: dict | None = None
+) -> dict:
     """What the policy editor shows: a row per column, the problems, saved policies, and ten rows previewed."""
     problems = list(problems) + validate(rules, _preview_frame(version, columns_only=True), {c["name"]: c["type"] for c in version.schema})
     context = {
         "version": version,
-        "rows": editor.rows(version.schema, rules, actions.read_scan(version)),
+        "rows": editor.rows(version.schema, rules, scan or actions.read_scan(version)),
         "rules": rules,
         "rules_json": json.dumps(rules, indent=2),
         "problems": problems,

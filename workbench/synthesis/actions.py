@@ -2,7 +2,6 @@
 
 import json
 
-import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
 
@@ -139,7 +138,3 @@ def read_report(version: Version) -> dict | None:
     if not data_path(_report_path(version)).exists():
         return None
     return read_encrypted_json(_report_path(version), unwrap_key(version.dataset.wrapped_key))
-
-
-def arrow_schema(version: Version) -> pa.Schema:
-    return datasets.read_table(version).schema
