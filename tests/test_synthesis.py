@@ -161,3 +161,17 @@ def test_the_commands_synthesize_and_evaluate_a_file(tmp_path, capsys):
         call_command("synthesize", str(source), "--out", str(tmp_path / "x.txt"))
     with pytest.raises(CommandError, match="Unknown method|not available"):
         call_command("synthesize", str(source), "--method", "gan", "--out", str(out))
+
+
+def test_whole_numbers_read_back_as_floats_are_the_same_labels():
+    """A 0/1 outcome that went through a CSV with a gap comes back as 0.0/1.0; utility must not call every guess wrong."""
+    from workbench.synthesis.evaluate import _labels
+
+    assert _labels(pd.Series([0.0, 1.0, None])).tolist()[:2] == _labels(pd.Series([0, 1])).tolist()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    real = pd.DataFrame({"x": x, "low": (x > 0).astype(int)})
+    synthetic = real.assign(low=real["low"].astype(float)).sample(frac=1.0, random_state=1)
+    synthetic.loc[synthetic.index[:3], "low"] = np.nan
+    report = evaluate(real.iloc[:300], real.iloc[300:], synthetic, {"x": "float", "low": "int"}, target="low")
+    assert report["utility"]["ratio"] > 0.9

@@ -31,6 +31,9 @@ def _numbers(values: pd.Series, kind: str) -> np.ndarray:
 
 
 def _labels(values: pd.Series) -> pd.Series:
+    """Values as comparable labels; whole numbers stored as floats (a CSV round trip with gaps) read as 1, not 1.0."""
+    if pd.api.types.is_float_dtype(values) and not values.dropna().empty and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
     return values.astype("string").fillna("\x00missing")
 
 
