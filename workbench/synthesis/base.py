@@ -20,6 +20,30 @@ OTHER = "(other)"
 SURROGATE_ENTITIES = {"PERSON": "name", "PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "ADDRESS": "address"}
 
 
+def as_numbers(values: pd.Series, kind: str) -> np.ndarray:
+    """Numbers, dates and datetimes as floats (dates as nanoseconds), missing as NaN."""
+    if kind in ("date", "datetime"):
+        stamps = pd.to_datetime(values, errors="coerce")
+        numbers = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+        numbers[stamps.isna().to_numpy()] = np.nan
+        return numbers
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def from_numbers(numbers: np.ndarray, kind: str, decimals: int = 0) -> pd.Series:
+    """The inverse of `as_numbers`: whole numbers, floats rounded as the column was written, dates, datetimes."""
+    if kind == "int":
+        return pd.Series(np.round(numbers), dtype="float64").astype("Int64")
+    if kind == "float":
+        return pd.Series(np.round(numbers, decimals), dtype="float64")
+    unit = 86_400e9 if kind == "date" else 1e9
+    return pd.Series(pd.to_datetime(np.round(numbers / unit) * unit, unit="ns"))
+
+
+def as_booleans(values: pd.Series) -> pd.Series:
+    return values.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+
+
 class SynthesisError(ValueError):
     """A table or request the generators cannot work with; the message is safe to show (no cell values)."""
 

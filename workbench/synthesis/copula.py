@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from workbench.synthesis.base import Generator, Plan
+from workbench.synthesis.base import Generator, Plan, as_booleans, as_numbers, from_numbers
 
 QUANTILES = 512  # points of each numeric marginal kept in the model
 
@@ -79,7 +79,7 @@ def _fit_marginal(values: pd.Series, kind: str, rng: np.random.Generator) -> tup
     share_missing = float(missing.mean())
     u = np.empty(len(values))
     if kind in ("int", "float", "date", "datetime"):
-        numbers = _as_numbers(values, kind)
+        numbers = as_numbers(values, kind)
         present = numbers[~missing]
         levels = np.quantile(present, np.linspace(0, 1, QUANTILES)) if len(present) else np.zeros(QUANTILES)
         decimals = _decimals(present) if kind == "float" else 0
@@ -112,15 +112,7 @@ def _sample_marginal(marginal: dict, u: np.ndarray) -> pd.Series:
     if "levels" in marginal:
         levels = np.asarray(marginal["levels"], dtype=float)
         numbers = np.interp(rescaled, np.linspace(0, 1, len(levels)), levels)
-        if kind == "int":
-            values = pd.Series(np.round(numbers), dtype="float64").astype("Int64")
-        elif kind == "float":
-            values = pd.Series(np.round(numbers, marginal["decimals"]), dtype="float64")
-        elif kind == "date":
-            values = pd.Series(pd.to_datetime(np.round(numbers / 86_400e9) * 86_400e9, unit="ns"))
-        else:
-            values = pd.Series(pd.to_datetime(np.round(numbers / 1e9) * 1e9, unit="ns"))
-        return values.mask(is_missing)
+        return from_numbers(numbers, kind, marginal["decimals"]).mask(is_missing)
     shares = np.asarray(marginal["shares"], dtype=float)
     if not len(shares):
         return pd.Series([None] * len(u), dtype="object")
@@ -128,17 +120,8 @@ def _sample_marginal(marginal: dict, u: np.ndarray) -> pd.Series:
     index = np.minimum(np.searchsorted(edges, rescaled, side="right"), len(shares) - 1)
     values = pd.Series(np.asarray(marginal["categories"], dtype=object)[index], dtype="object")
     if kind == "bool":
-        values = values.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+        values = as_booleans(values)
     return values.mask(is_missing)
-
-
-def _as_numbers(values: pd.Series, kind: str) -> np.ndarray:
-    if kind in ("date", "datetime"):
-        stamps = pd.to_datetime(values, errors="coerce")
-        numbers = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-        numbers[stamps.isna().to_numpy()] = np.nan
-        return numbers
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _decimals(values: np.ndarray) -> int:

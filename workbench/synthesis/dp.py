@@ -25,7 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from workbench.synthesis.base import Generator, Plan
+from workbench.synthesis.base import Generator, Plan, as_booleans, as_numbers, from_numbers
 
 BINS = 16
 IPF_ROUNDS = 20
@@ -195,9 +195,9 @@ def _select_tree(codes, sizes, one_way, n, rho, rng) -> list[tuple[str, str]]:
 
 def _domain(values: pd.Series, kind: str, bins: int) -> dict:
     if kind in ("int", "float", "date", "datetime"):
-        from workbench.synthesis.copula import _as_numbers, _decimals
+        from workbench.synthesis.copula import _decimals
 
-        numbers = _as_numbers(values, kind)
+        numbers = as_numbers(values, kind)
         present = numbers[~np.isnan(numbers)]
         low, high = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
         if kind == "int":
@@ -220,9 +220,7 @@ def _domain(values: pd.Series, kind: str, bins: int) -> dict:
 
 def _encode(values: pd.Series, domain: dict) -> np.ndarray:
     if "edges" in domain:
-        from workbench.synthesis.copula import _as_numbers
-
-        numbers = _as_numbers(values, domain["kind"])
+        numbers = as_numbers(values, domain["kind"])
         edges = np.asarray(domain["edges"])
         index = np.clip(np.searchsorted(edges, numbers, side="right") - 1, 0, len(edges) - 2)
         index[np.isnan(numbers)] = len(edges) - 1  # the "missing" code
@@ -238,20 +236,11 @@ def _decode(codes: np.ndarray, domain: dict, rng: np.random.Generator) -> pd.Ser
         missing = codes == len(edges) - 1
         safe = np.minimum(codes, len(edges) - 2)
         low, high = edges[safe], edges[safe + 1]
-        if kind == "int":
-            numbers = np.clip(np.floor(low + rng.uniform(size=len(codes)) * (high - low)), domain["low"], domain["high"])
-            values = pd.Series(numbers, dtype="float64").astype("Int64")
-        else:
-            numbers = np.clip(low + rng.uniform(size=len(codes)) * (high - low), domain["low"], domain["high"])
-            if kind == "float":
-                values = pd.Series(np.round(numbers, domain["decimals"]), dtype="float64")
-            elif kind == "date":
-                values = pd.Series(pd.to_datetime(np.round(numbers / 86_400e9) * 86_400e9, unit="ns"))
-            else:
-                values = pd.Series(pd.to_datetime(np.round(numbers / 1e9) * 1e9, unit="ns"))
-        return values.mask(missing)
+        numbers = low + rng.uniform(size=len(codes)) * (high - low)
+        numbers = np.clip(np.floor(numbers) if kind == "int" else numbers, domain["low"], domain["high"])
+        return from_numbers(numbers, kind, domain["decimals"]).mask(missing)
     levels = np.asarray([*domain["levels"], None], dtype=object)
     values = pd.Series(levels[codes], dtype="object")
     if kind == "bool":
-        values = values.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+        values = as_booleans(values)
     return values

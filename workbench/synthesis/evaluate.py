@@ -15,19 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from workbench.synthesis.base import as_numbers
+
 NUMERIC = ("int", "float", "date", "datetime")
 MAX_PAIR_COLUMNS = 40
 MAX_DISTANCE_ROWS = 5000
 BINS = 10
-
-
-def _numbers(values: pd.Series, kind: str) -> np.ndarray:
-    if kind in ("date", "datetime"):
-        stamps = pd.to_datetime(values, errors="coerce")
-        out = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-        out[stamps.isna().to_numpy()] = np.nan
-        return out
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _labels(values: pd.Series) -> pd.Series:
@@ -41,7 +34,7 @@ def _binned(real: pd.Series, synthetic: pd.Series, kind: str) -> tuple[pd.Series
     """Both columns as labels: categories as they are, numbers in quantile bins of the real column."""
     if kind not in NUMERIC:
         return _labels(real), _labels(synthetic)
-    a, b = _numbers(real, kind), _numbers(synthetic, kind)
+    a, b = as_numbers(real, kind), as_numbers(synthetic, kind)
     edges = np.unique(np.nanquantile(a, np.linspace(0, 1, BINS + 1))) if np.isfinite(a).any() else np.array([0.0])
     inner = edges[1:-1]
 
@@ -63,7 +56,7 @@ def column_shapes(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, 
     for name in real.columns:
         kind = kinds[name]
         if kind in NUMERIC:
-            a, b = _numbers(real[name], kind), _numbers(synthetic[name], kind)
+            a, b = as_numbers(real[name], kind), as_numbers(synthetic[name], kind)
             a, b = a[~np.isnan(a)], b[~np.isnan(b)]
             score = 1 - stats.ks_2samp(a, b).statistic if len(a) and len(b) else float(len(a) == len(b))
             metric = "KS complement"
@@ -83,8 +76,8 @@ def pair_trends(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, st
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             if kinds[a] in NUMERIC and kinds[b] in NUMERIC:
-                r = pd.Series(_numbers(real[a], kinds[a])).corr(pd.Series(_numbers(real[b], kinds[b])))
-                s = pd.Series(_numbers(synthetic[a], kinds[a])).corr(pd.Series(_numbers(synthetic[b], kinds[b])))
+                r = pd.Series(as_numbers(real[a], kinds[a])).corr(pd.Series(as_numbers(real[b], kinds[b])))
+                s = pd.Series(as_numbers(synthetic[a], kinds[a])).corr(pd.Series(as_numbers(synthetic[b], kinds[b])))
                 if np.isnan(r) or np.isnan(s):
                     continue
                 out.append({"columns": [a, b], "metric": "correlation similarity", "score": round(float(1 - abs(r - s) / 2), 4)})
@@ -105,7 +98,7 @@ class _Encoder:
         self.ranges, self.levels = {}, {}
         for name in real.columns:
             if kinds[name] in NUMERIC:
-                x = _numbers(real[name], kinds[name])
+                x = as_numbers(real[name], kinds[name])
                 low, high = (np.nanmin(x), np.nanmax(x)) if np.isfinite(x).any() else (0.0, 1.0)
                 self.ranges[name] = (low, (high - low) or 1.0)
             else:
@@ -114,7 +107,7 @@ class _Encoder:
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         parts = []
         for name, (low, span) in self.ranges.items():
-            x = (_numbers(frame[name], self.kinds[name]) - low) / span
+            x = (as_numbers(frame[name], self.kinds[name]) - low) / span
             parts += [np.nan_to_num(x, nan=0.0), np.isnan(x).astype(float)]
         for name, levels in self.levels.items():
             labels = _labels(frame[name]).to_numpy()
@@ -205,7 +198,7 @@ def attribute_inference(train, holdout, synthetic, kinds, encode, secrets: int =
 
 def _right(guess: pd.Series, truth: pd.Series, kind: str, reference: pd.Series) -> float:
     if kind in NUMERIC:
-        g, t, r = _numbers(guess, kind), _numbers(truth, kind), _numbers(reference, kind)
+        g, t, r = as_numbers(guess, kind), as_numbers(truth, kind), as_numbers(reference, kind)
         tolerance = 0.05 * ((np.nanmax(r) - np.nanmin(r)) if np.isfinite(r).any() else 1.0)
         return float(np.mean(np.abs(g - t) <= tolerance))
     return float((_labels(guess) == _labels(truth)).mean())
@@ -280,7 +273,7 @@ def utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
         cols = []
         for name in features:
             if kinds[name] in NUMERIC:
-                cols.append(_numbers(frame[name], kinds[name]))
+                cols.append(as_numbers(frame[name], kinds[name]))
             else:
                 cols.append(pd.Categorical(_labels(frame[name]), categories=categories[name]).codes.astype(float))
         return np.column_stack(cols)
@@ -289,8 +282,8 @@ def utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
     categorical = [i for i, n in enumerate(features) if kinds[n] not in NUMERIC]
 
     def score(fit_on: pd.DataFrame) -> float:
-        y = _numbers(fit_on[target], kinds[target]) if numeric_target else _labels(fit_on[target]).to_numpy()
-        y_test = _numbers(holdout[target], kinds[target]) if numeric_target else _labels(holdout[target]).to_numpy()
+        y = as_numbers(fit_on[target], kinds[target]) if numeric_target else _labels(fit_on[target]).to_numpy()
+        y_test = as_numbers(holdout[target], kinds[target]) if numeric_target else _labels(holdout[target]).to_numpy()
         keep, keep_test = (~np.isnan(y), ~np.isnan(y_test)) if numeric_target else (np.ones(len(y), bool), np.ones(len(y_test), bool))
         if keep.sum() < 2 or keep_test.sum() < 1 or (not numeric_target and len(set(y[keep])) < 2):
             return float("nan")
