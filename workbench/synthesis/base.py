@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-MODELLED_KINDS = ("int", "float", "date", "datetime", "bool", "category", "text")
 MAX_LEVELS = 200  # levels a categorical column keeps; the rest fold into OTHER
 MIN_LEVEL_COUNT = 5  # a level seen fewer times than this is folded too
 OTHER = "(other)"
