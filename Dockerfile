@@ -6,8 +6,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 workbench \
     && apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt requirements-gpu.txt ./
+# WITH_GPU=1 (the worker-gpu image) adds the deep generator's packages: torch with its CUDA libraries, then the
+# rest pinned exactly without their extras (see requirements-gpu.txt).
+ARG WITH_GPU=0
+RUN pip install --no-cache-dir -r requirements.txt \
+    && if [ "$WITH_GPU" = "1" ]; then \
+         pip install --no-cache-dir "torch==$(sed -n 's/^torch==//p' requirements-gpu.txt)" \
+         && pip install --no-cache-dir --no-deps -r requirements-gpu.txt; \
+       fi
 COPY . .
 RUN WORKBENCH_SECRET_KEY=build-only-secret-key-not-used-at-run-time-000 \
     WORKBENCH_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \

@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: install install-dev run test lint format bench bench-synthesis clean check-compose
+.PHONY: install install-dev install-gpu run test lint format bench bench-synthesis clean check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
+# The deep generator's optional packages (GPU workers; tests run it on the CPU). See requirements-gpu.txt.
+$(VENV)/.installed-gpu: requirements-gpu.txt $(VENV)/.installed
+	$(BIN)/pip install torch==$$(sed -n 's/^torch==//p' requirements-gpu.txt)
+	$(BIN)/pip install --no-deps -r requirements-gpu.txt
+	touch $@
+
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+install-gpu: $(VENV)/.installed-gpu
+
+install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu
 
 # Embedded default: SQLite, a broker that needs no server, one web process and one worker.
 run: install

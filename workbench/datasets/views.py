@@ -14,7 +14,7 @@ from workbench.privacy import actions as privacy
 from workbench.privacy import views as privacy_views
 from workbench.synthesis import actions as synthesis
 from workbench.synthesis import ledger
-from workbench.synthesis.generators import GENERATORS
+from workbench.synthesis.generators import LABELS
 
 
 @login_required
@@ -95,7 +95,7 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
             "scan": scan,
             "editor": editor,
             "evaluation": evaluation,
-            "synthesis_methods": list(GENERATORS),
+            "synthesis_methods": list(LABELS.items()),
             "privacy_budget": ledger.summary(version.dataset),
         },
     )

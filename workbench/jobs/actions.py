@@ -39,11 +39,12 @@ class JobError(Exception):
         self.retryable = retryable
 
 
-def create_job(*, kind: str, user, workspace, params: dict | None = None, dataset=None, version=None) -> Job:
-    task_name, queue = TASKS[kind]
+def create_job(*, kind: str, user, workspace, params: dict | None = None, dataset=None, version=None, queue: str | None = None) -> Job:
+    """A queued job row; the task is sent when the transaction commits. `queue` overrides the kind's own (cpu or gpu)."""
+    task_name, default_queue = TASKS[kind]
     job = Job.objects.create(
         kind=kind,
-        queue=queue,
+        queue=queue or default_queue,
         params=params or {},
         workspace=workspace,
         dataset=dataset,

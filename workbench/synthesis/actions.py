@@ -56,7 +56,13 @@ def start_synthesize(
         dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)  # one run at a time takes from the budget
         entry = ledger.spend(dataset=dataset, epsilon=params["epsilon"], delta=params["delta"], user=user) if method == "dp" else None
         job = create_job(
-            kind="synthesize", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version, params=params
+            kind="synthesize",
+            user=user,
+            workspace=version.dataset.workspace,
+            dataset=version.dataset,
+            version=version,
+            params=params,
+            queue=settings.SYNTH_DEEP_QUEUE if method == "deep" else None,
         )
         if entry:
             PrivacySpend.objects.filter(pk=entry.pk).update(job=job)

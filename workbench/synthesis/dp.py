@@ -1,23 +1,29 @@
 """Differentially private synthetic data from noisy marginals, after MST (McKenna, Miklau and Sheldon,
 "Winning the NIST Contest: A scalable and general approach to differentially private synthetic data", 2021).
 
-1. Every modelled column is discretised: categories (rare ones folded) and "missing" are codes; numbers
-   and dates fall into equal-width bins over their range.
-2. All one-way marginals are measured with Gaussian noise (a third of the budget).
-3. A maximum spanning tree of two-way marginals is chosen with the exponential mechanism, each edge
-   scored by how badly the independent model (the noisy one-way marginals) explains that pair
-   (a third of the budget).
-4. The chosen two-way marginals are measured with Gaussian noise (the last third).
-5. Estimation: MST fits a graphical model to the noisy measurements with Private-PGM (`mbi`); its
+1. Every modelled column is discretised: categories (rare ones folded) and, where the column has any,
+   "missing" are codes; numbers and dates fall into equal-width bins over their range, as many as
+   the noise lets their counts be told apart (from a row count measured with 2 % of the budget).
+2. All one-way marginals are measured with Gaussian noise and projected onto the counts they can be
+   (non-negative, one shared total) — 38 % of the budget.
+3. Compression, as in MST: each column's codes are merged into coarser groups that the noisy one-way
+   marginal says hold enough rows to be measured two at a time above the noise (neighbouring bins for
+   numbers, rare levels together for categories).
+4. A maximum spanning tree of two-way marginals of the groups is chosen with the exponential mechanism,
+   each edge scored by how badly the independent model explains that pair (10 % of the budget).
+5. The chosen two-way marginals are measured with Gaussian noise (the last 50 %).
+6. Estimation: MST fits a graphical model to the noisy measurements with Private-PGM (`mbi`); its
    releases on PyPI (1.x and 2.x) both require JAX, which this base install leaves out, so the tree
-   is estimated directly: each noisy table is clipped, normalised and made consistent with its
-   columns' one-way marginals by iterative proportional fitting; for a tree this gives the model to
-   sample from, one column at a time from its parent's conditional. This is post-processing of the
-   noisy measurements, so the guarantee is unchanged.
+   is estimated directly: each noisy table is projected, then made consistent with its columns'
+   one-way marginals by iterative proportional fitting; for a tree this gives the model to sample
+   from, one column's group at a time from its parent's conditional, then the code within the group
+   from the fine one-way marginal. All of it is post-processing of the noisy measurements, so the
+   guarantee is unchanged.
 
 Privacy accounting is zero-concentrated DP (ρ), converted from the owner's (ε, δ) with the bound of
 Canonne, Kamath and Steinke (2020), as MST does. As in MST's reference implementation, the domain
-(each column's categories and numeric range) is treated as public: say so when you release.
+(each column's categories, numeric range and whether it has missing values) is treated as public:
+say so when you release.
 """
 
 import math
@@ -27,8 +33,12 @@ import pandas as pd
 
 from workbench.synthesis.base import Generator, Plan, as_booleans, as_numbers, from_numbers
 
-BINS = 16
-IPF_ROUNDS = 20
+BINS = 32  # equal-width bins of a numeric column's one-way marginal
+SHARES = {"total": 0.02, "one_way": 0.38, "select": 0.1, "two_way": 0.5}  # of ρ
+BIN_FACTOR = 1.0  # bins ≈ (rows / σ)^(2/3): the noise a bin's count carries against the detail a bin loses
+GROUP_SIGMAS = 3.0  # a group measured two at a time holds at least this many noise deviations of rows
+MAX_GROUPS = 16
+IPF_ROUNDS = 30
 
 
 def cdp_delta(rho: float, eps: float) -> float:
@@ -75,59 +85,76 @@ class DPMarginals(Generator):
         rng = np.random.default_rng(seed)
         self.plan = plan
         self.columns = list(plan.modelled)
-        self.domains = {name: _domain(frame[name], plan.kinds[name], self.bins) for name in self.columns}
+        self.rho = rho = cdp_rho(self.epsilon, self.delta)
+        k = len(self.columns)
+        # numbers get as many bins as the noise lets their counts be told apart (from a noisy row count)
+        rows_noisy = max(1.0, len(frame) + rng.normal(0, math.sqrt(1 / (2 * rho * SHARES["total"]))))
+        sigma_one = math.sqrt(max(k, 1) / (2 * rho * SHARES["one_way"]))
+        bins = int(np.clip(round(BIN_FACTOR * (rows_noisy / sigma_one) ** (2 / 3)), 4, self.bins))
+        self.domains = {name: _domain(frame[name], plan.kinds[name], bins) for name in self.columns}
         codes = {name: _encode(frame[name], self.domains[name]) for name in self.columns}
         sizes = {name: len(self.domains[name]["labels"]) for name in self.columns}
-        rho = cdp_rho(self.epsilon, self.delta)
-        k = len(self.columns)
-        self.rho = rho
-        if k == 0:
-            self.one_way, self.edges, self.two_way = {}, [], {}
-            return
-        sigma_one = math.sqrt(k / (2 * (rho / 3)))
-        self.one_way = {}
-        for name in self.columns:
-            counts = np.bincount(codes[name], minlength=sizes[name]).astype(float)
-            self.one_way[name] = _simplex(counts + rng.normal(0, sigma_one, sizes[name]))
-        self.edges = _select_tree(codes, sizes, self.one_way, len(frame), rho / 3, rng) if k > 1 else []
-        self.two_way = {}
-        if self.edges:
-            sigma_two = math.sqrt(len(self.edges) / (2 * (rho / 3)))
-            for a, b in self.edges:
-                table = np.zeros((sizes[a], sizes[b]))
-                np.add.at(table, (codes[a], codes[b]), 1)
-                noisy = np.clip(table + rng.normal(0, sigma_two, table.shape), 0, None)
-                self.two_way[f"{a}\x1f{b}"] = _ipf(noisy, self.one_way[a], self.one_way[b])
-        self.sigmas = {"one_way": sigma_one, "two_way": math.sqrt(len(self.edges) / (2 * (rho / 3))) if self.edges else None}
+        self.one_way, self.groups, self.edges, self.two_way, self.sigmas = {}, {}, [], {}, {}
         self.rows_fitted = len(frame)
+        if k == 0:
+            return
+        # 1. one-way marginals; the total is the mean of their noisy sums (each of variance size·σ²)
+        noisy = {name: np.bincount(codes[name], minlength=sizes[name]) + rng.normal(0, sigma_one, sizes[name]) for name in self.columns}
+        weights = {name: 1 / sizes[name] for name in self.columns}
+        total = max(1.0, sum(noisy[name].sum() * weights[name] for name in self.columns) / sum(weights.values()))
+        counts = {name: _project(noisy[name], total) for name in self.columns}
+        self.one_way = {name: counts[name] / total for name in self.columns}
+        self.total = total
+        # 2. groups for the two-way measurements, from the noisy one-ways only
+        edges_wanted = k - 1
+        sigma_two = math.sqrt(max(edges_wanted, 1) / (2 * rho * SHARES["two_way"]))
+        self.groups = {name: _group(counts[name], self.domains[name], GROUP_SIGMAS * sigma_two) for name in self.columns}
+        grouped = {name: np.asarray(self.groups[name])[codes[name]] for name in self.columns}
+        group_sizes = {name: max(self.groups[name]) + 1 for name in self.columns}
+        group_marginal = {
+            name: np.bincount(self.groups[name], weights=self.one_way[name], minlength=group_sizes[name]) for name in self.columns
+        }
+        self.sigmas = {"one_way": sigma_one}
+        if k == 1:
+            return
+        # 3. the tree, 4. its two-way marginals
+        self.edges = _select_tree(grouped, group_sizes, group_marginal, total, rho * SHARES["select"], rng)
+        sigma_two = math.sqrt(len(self.edges) / (2 * rho * SHARES["two_way"]))
+        self.sigmas["two_way"] = sigma_two
+        for a, b in self.edges:
+            table = np.zeros((group_sizes[a], group_sizes[b]))
+            np.add.at(table, (grouped[a], grouped[b]), 1)
+            measured = _project((table + rng.normal(0, sigma_two, table.shape)).ravel(), total).reshape(table.shape)
+            self.two_way[f"{a}\x1f{b}"] = _ipf(measured, group_marginal[a], group_marginal[b])
 
     def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
-        codes: dict[str, np.ndarray] = {}
+        groups_drawn: dict[str, np.ndarray] = {}
         neighbours: dict[str, list[tuple[str, np.ndarray]]] = {name: [] for name in self.columns}
         for key, table in self.two_way.items():
             a, b = key.split("\x1f")
             table = np.asarray(table)
             neighbours[a].append((b, table))
             neighbours[b].append((a, table.T))
+        group_of = {name: np.asarray(self.groups[name]) for name in self.columns}
+        one_way = {name: np.asarray(self.one_way[name]) for name in self.columns}
         for root in self.columns:
-            if root in codes:
+            if root in groups_drawn:
                 continue
-            codes[root] = rng.choice(len(self.one_way[root]), size=rows, p=np.asarray(self.one_way[root]))
+            marginal = np.bincount(group_of[root], weights=one_way[root], minlength=group_of[root].max() + 1)
+            groups_drawn[root] = _draw(np.broadcast_to(marginal, (1, len(marginal))), np.zeros(rows, dtype=int), rng)
             queue = [root]
             while queue:  # breadth first through this tree of the forest
                 parent = queue.pop(0)
                 for child, table in neighbours[parent]:
-                    if child in codes:
-                        continue
-                    conditional = table / np.maximum(table.sum(axis=1, keepdims=True), 1e-12)
-                    empty = conditional.sum(axis=1) == 0
-                    conditional[empty] = np.asarray(self.one_way[child])
-                    cumulative = np.cumsum(conditional, axis=1)
-                    draws = rng.uniform(size=rows)[:, None]
-                    codes[child] = np.minimum((draws > cumulative[codes[parent]]).sum(axis=1), table.shape[1] - 1)
-                    queue.append(child)
-        out = {name: _decode(codes[name], self.domains[name], rng) for name in self.columns}
+                    if child not in groups_drawn:
+                        groups_drawn[child] = _draw(table, groups_drawn[parent], rng)
+                        queue.append(child)
+        out = {}
+        for name in self.columns:  # the code within each drawn group, by the fine one-way marginal
+            within = np.zeros((group_of[name].max() + 1, len(one_way[name])))
+            within[group_of[name], np.arange(len(one_way[name]))] = one_way[name] + 1e-12
+            out[name] = _decode(_draw(within, groups_drawn[name], rng), self.domains[name], rng)
         return self.plan.complete(pd.DataFrame(out, index=pd.RangeIndex(rows)), rows, rng)
 
     def to_json(self) -> dict:
@@ -138,16 +165,58 @@ class DPMarginals(Generator):
             "rho": self.rho,
             "domains": self.domains,
             "one_way": {k: np.asarray(v).tolist() for k, v in self.one_way.items()},
+            "groups": self.groups,
             "edges": self.edges,
             "two_way": {k: np.asarray(v).tolist() for k, v in self.two_way.items()},
             "plan": self.plan.to_json(),
         }
 
 
-def _simplex(values: np.ndarray) -> np.ndarray:
-    clipped = np.clip(values, 0, None)
-    total = clipped.sum()
-    return clipped / total if total > 0 else np.full(len(values), 1 / len(values))
+def _draw(table: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each row, a column index drawn in proportion to `table[given]`."""
+    conditional = table / np.maximum(table.sum(axis=1, keepdims=True), 1e-300)
+    cumulative = np.cumsum(conditional, axis=1)
+    draws = rng.uniform(size=len(given))[:, None]
+    return np.minimum((draws > cumulative[given]).sum(axis=1), table.shape[1] - 1)
+
+
+def _project(values: np.ndarray, total: float) -> np.ndarray:
+    """The closest non-negative vector summing to `total` (Euclidean projection onto the scaled simplex):
+    noise on empty cells is cut off instead of clipped, which would add mass that is not there."""
+    ordered = np.sort(values)[::-1]
+    cumulative = np.cumsum(ordered) - total
+    index = np.arange(1, len(values) + 1)
+    last = np.nonzero(ordered - cumulative / index > 0)[0][-1]
+    return np.maximum(values - cumulative[last] / (last + 1), 0)
+
+
+def _group(counts: np.ndarray, domain: dict, threshold: float) -> list[int]:
+    """Each code's group. Numbers: neighbouring bins merged until a group holds `threshold` noisy rows (at
+    most MAX_GROUPS groups); categories: levels under the threshold merged into one group. The missing
+    code keeps a group of its own."""
+    missing = domain["missing"]
+    body = counts[:-1] if missing else counts
+    if "edges" in domain:
+        threshold = max(threshold, body.sum() / MAX_GROUPS)
+        groups, current, held = [], 0, 0.0
+        for count in body:
+            if held >= threshold:
+                current, held = current + 1, 0.0
+            groups.append(current)
+            held += count
+        if held < threshold and current > 0:  # a thin last group joins the one before
+            groups = [min(g, current - 1) for g in groups]
+    else:
+        order = np.argsort(-body)
+        big = [i for i in order if body[i] >= threshold][: MAX_GROUPS - 1]
+        rank = {code: position for position, code in enumerate(big)}
+        rare = len(big)
+        groups = [rank.get(i, rare) for i in range(len(body))]
+        used = sorted(set(groups))
+        groups = [used.index(g) for g in groups]
+    if missing:
+        groups.append(max(groups) + 1)
+    return [int(g) for g in groups]
 
 
 def _ipf(table: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -194,6 +263,7 @@ def _select_tree(codes, sizes, one_way, n, rho, rng) -> list[tuple[str, str]]:
 
 
 def _domain(values: pd.Series, kind: str, bins: int) -> dict:
+    missing = bool(values.isna().any())
     if kind in ("int", "float", "date", "datetime"):
         from workbench.synthesis.copula import _decimals
 
@@ -205,8 +275,9 @@ def _domain(values: pd.Series, kind: str, bins: int) -> dict:
             edges = list(np.arange(low, high + width + 1, width))
         else:
             edges = list(np.linspace(low, high, bins + 1)) if high > low else [low, low + 1]
-        labels = [f"bin{i}" for i in range(len(edges) - 1)] + ["missing"]
+        labels = [f"bin{i}" for i in range(len(edges) - 1)] + (["missing"] if missing else [])
         return {
+            "missing": missing,
             "kind": kind,
             "edges": [float(e) for e in edges],
             "low": low,
@@ -215,7 +286,7 @@ def _domain(values: pd.Series, kind: str, bins: int) -> dict:
             "decimals": _decimals(present) if kind == "float" else 0,
         }
     levels = sorted(values.dropna().astype(str).unique().tolist())
-    return {"kind": kind, "levels": levels, "labels": [*levels, "missing"]}
+    return {"kind": kind, "levels": levels, "labels": [*levels, "missing"] if missing else levels, "missing": missing}
 
 
 def _encode(values: pd.Series, domain: dict) -> np.ndarray:

@@ -2,17 +2,18 @@
 
 from workbench.synthesis.base import SynthesisError
 from workbench.synthesis.copula import GaussianCopula
+from workbench.synthesis.deep import TabularARGN
 from workbench.synthesis.dp import DPMarginals
 
-GENERATORS = {"copula": GaussianCopula, "dp": DPMarginals}
-PLANNED = {"deep": "the deep generator"}
+GENERATORS = {"copula": GaussianCopula, "dp": DPMarginals, "deep": TabularARGN}
+LABELS = {"copula": "Gaussian copula (fast default)", "dp": "Differentially private marginals", "deep": "Deep: TabularARGN (GPU)"}
 
 
 def generator_for(method: str, **options):
     if method == "dp":
         return DPMarginals(epsilon=options.get("epsilon") or 1.0, delta=options.get("delta") or 1e-6)
+    if method == "deep":
+        return TabularARGN(max_epochs=options.get("max_epochs"))
     if method in GENERATORS:
         return GENERATORS[method]()
-    if method in PLANNED:
-        raise SynthesisError(f"Method '{method}' ({PLANNED[method]}) is not available in this build; use one of: {', '.join(GENERATORS)}.")
     raise SynthesisError(f"Unknown method '{method}'; use one of: {', '.join(GENERATORS)}.")

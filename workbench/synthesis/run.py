@@ -28,6 +28,7 @@ def synthesize(
     epsilon: float | None = None,
     delta: float | None = None,
     holdout_share: float = HOLDOUT_SHARE,
+    max_epochs: float | None = None,
     progress=lambda percent, message: None,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """The synthetic table, the report, and the fitted model (JSON; it holds real quantiles: store it encrypted)."""
@@ -49,7 +50,8 @@ def synthesize(
     progress(20, f"Fitting the {method} model on {len(train):,} rows")
     if method == "dp" and not (epsilon and epsilon > 0):
         raise SynthesisError("The DP generator needs a positive epsilon.")
-    generator = generator_for(method, epsilon=epsilon, delta=delta)
+    generator = generator_for(method, epsilon=epsilon, delta=delta, max_epochs=max_epochs)
+    generator.progress = progress
     generator.fit(train[plan.modelled], plan, seed=seed)
     fitted = time.perf_counter()
     progress(50, f"Sampling {rows:,} rows")
@@ -76,6 +78,8 @@ def synthesize(
             f"Differential privacy: (ε = {generator.epsilon:g}, δ = {generator.delta:g}) on the rows fitted; the domain (categories and ranges) "
             "is treated as public; rows are not compared with real ones afterwards, so exact copies are reported, not replaced."
         )
+    if method == "deep":
+        report["generator"].update(device=generator.device_used, max_epochs=generator.max_epochs, max_minutes=generator.max_minutes)
     report["notes"] = plan.notes
     report["modelled"] = plan.modelled
     report["exact_copies_removed"] = removed

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
 from workbench.synthesis.base import SynthesisError
+from workbench.synthesis.generators import GENERATORS
 from workbench.synthesis.run import synthesize, to_arrow
 
 
@@ -18,21 +19,31 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--method", default="copula", help="copula (default)")
+        parser.add_argument(
+            "--method",
+            default="copula",
+            choices=list(GENERATORS),
+            help="copula (the fast default), dp (differentially private; needs --epsilon) or deep (TabularARGN; needs requirements-gpu.txt)",
+        )
         parser.add_argument("--rows", type=int, help="rows to generate (default: as many as the file has)")
         parser.add_argument("--epsilon", type=float, help="privacy budget for --method dp")
+        parser.add_argument("--epochs", type=float, help="training epochs for --method deep (default WORKBENCH_DEEP_MAX_EPOCHS)")
         parser.add_argument("--target", help="a column to predict for the train-synthetic/test-real utility score")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--out", required=True, help="OUT.csv or OUT.parquet")
         parser.add_argument("--report", help="also write the report JSON here")
         parser.add_argument("--no-scan", action="store_true", help="skip the personal-data scan that keeps identifiers out of the model")
 
-    def handle(self, *args, file, method, rows, epsilon, target, seed, out, report, no_scan, **options):
+    def handle(self, *args, file, method, rows, epsilon, epochs, target, seed, out, report, no_scan, **options):
         target_path = Path(out)
         if target_path.suffix.lower() not in (".csv", ".parquet"):
             raise CommandError("--out must end in .csv or .parquet")
         if epsilon is not None and method != "dp":
             raise CommandError("--epsilon applies to --method dp only")
+        if method == "dp" and not (epsilon and epsilon > 0):
+            raise CommandError("--method dp needs --epsilon, a positive number (for example --epsilon 1)")
+        if epochs is not None and (method != "deep" or epochs <= 0):
+            raise CommandError("--epochs applies to --method deep only and must be positive")
         with ingested(file) as (parquet, _):
             schema = semantic_schema(profile_parquet(lambda: open(parquet, "rb")))
             table = pq.read_table(parquet)
@@ -42,7 +53,9 @@ class Command(BaseCommand):
 
                 scan = scan_parquet(lambda: open(parquet, "rb"), schema=schema)
         try:
-            synthetic, result, _ = synthesize(table.to_pandas(), schema, method=method, rows=rows, scan=scan, target=target, seed=seed)
+            synthetic, result, _ = synthesize(
+                table.to_pandas(), schema, method=method, rows=rows, scan=scan, target=target, seed=seed, epsilon=epsilon, max_epochs=epochs
+            )
         except SynthesisError as error:
             raise CommandError(str(error)) from None
         arrow = to_arrow(synthetic, table.schema)

@@ -1,0 +1,201 @@
+"""The deep generator: MOSTLY AI's TabularARGN (`mostlyai-engine`, Apache-2.0), an autoregressive network that
+learns each column given the others, in any order. It runs on the `gpu` queue and on a CPU where no GPU is
+present (tests do). Its packages (PyTorch among them) are optional: `requirements-gpu.txt`, installed on GPU
+workers and in the development environment, so the base install stays light.
+
+The engine learns from a workspace folder it writes itself, and that folder holds the training rows in plain
+Parquet while it trains. It is made private (mode 0700) under WORKBENCH_SCRATCH_DIR (point it at a tmpfs on
+GPU nodes) and removed as soon as training ends; what is kept is the trained network and the column
+statistics it samples from, which are stored encrypted like every other model.
+
+The engine's value protection is on: rare categories are never sampled as themselves (they are replaced by
+common ones) and numeric extremes are clipped to a protected range, so a single person's outlier does not
+reappear in the synthetic copy.
+"""
+
+import base64
+import io
+import logging
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+
+from workbench.synthesis.base import Generator, Plan, SynthesisError, as_booleans, as_numbers, from_numbers
+
+ENCODINGS = {
+    "category": "TABULAR_CATEGORICAL",
+    "bool": "TABULAR_CATEGORICAL",
+    "int": "TABULAR_NUMERIC_AUTO",
+    "float": "TABULAR_NUMERIC_AUTO",
+    "date": "TABULAR_DATETIME",
+    "datetime": "TABULAR_DATETIME",
+}
+KEPT = ("ModelStore/model-data/model-weights.pt", "ModelStore/model-data/model-configs.json", "ModelStore/tgt-stats/stats.json")
+
+
+def _engine():
+    try:
+        from mostlyai import engine
+    except ImportError:
+        raise SynthesisError(
+            "The deep generator needs the GPU worker's packages (pip install -r requirements-gpu.txt); "
+            "this worker does not have them. Use the copula or dp method, or run a worker that has them."
+        ) from None
+    logging.getLogger("mostlyai").setLevel(logging.WARNING)
+    return engine
+
+
+def available() -> bool:
+    try:
+        _engine()
+    except SynthesisError:
+        return False
+    return True
+
+
+class TabularARGN(Generator):
+    method = "deep"
+
+    def __init__(self, *, max_epochs: float | None = None, max_minutes: float | None = None, device: str | None = None):
+        self.max_epochs = float(max_epochs or settings.SYNTH_DEEP_MAX_EPOCHS)
+        self.max_minutes = float(max_minutes or settings.SYNTH_DEEP_MAX_MINUTES)
+        self.device = device or settings.SYNTH_DEEP_DEVICE
+        self.progress = lambda percent, message: None
+
+    def fit(self, frame: pd.DataFrame, plan: Plan, *, seed: int = 0) -> None:
+        engine = _engine()
+        self.plan = plan
+        self.columns = list(plan.modelled)
+        self.decimals = {}
+        if not self.columns:
+            self.archive = ""
+            return
+        device = _device(self.device)
+        table = pd.DataFrame({name: self._to_engine(frame[name], plan.kinds[name]) for name in self.columns})
+        scratch = Path(settings.SYNTH_SCRATCH_DIR)
+        scratch.mkdir(parents=True, exist_ok=True)
+        workspace = Path(tempfile.mkdtemp(prefix="deep-", dir=scratch))  # mode 0700
+        try:
+            engine.set_random_state(seed)
+            engine.split(
+                tgt_data=table,
+                model_type="TABULAR",
+                workspace_dir=workspace,
+                tgt_encoding_types={n: ENCODINGS[plan.kinds[n]] for n in self.columns},
+            )
+            engine.analyze(workspace_dir=workspace, value_protection=True)
+            engine.encode(workspace_dir=workspace)
+            engine.train(
+                workspace_dir=workspace,
+                max_epochs=self.max_epochs,
+                max_training_time=self.max_minutes,
+                device=device,
+                update_progress=_TrainingProgress(self.progress),
+            )
+            self.archive = _pack(workspace)
+        except SynthesisError:
+            raise
+        except Exception as error:  # the engine's messages can quote values: name the failure only
+            raise SynthesisError(f"The deep generator failed while training ({type(error).__name__}).") from None
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+        self.device_used = device
+        self.rows_fitted = len(frame)
+
+    def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        out = {}
+        if self.columns:
+            engine = _engine()
+            scratch = Path(settings.SYNTH_SCRATCH_DIR)
+            scratch.mkdir(parents=True, exist_ok=True)
+            workspace = Path(tempfile.mkdtemp(prefix="deep-", dir=scratch))
+            try:
+                _unpack(self.archive, workspace)
+                engine.set_random_state(seed)
+                engine.generate(
+                    workspace_dir=workspace, sample_size=rows, device=_device(self.device), rare_category_replacement_method="SAMPLE"
+                )
+                generated = pd.read_parquet(workspace / "SyntheticData")
+            except Exception as error:
+                raise SynthesisError(f"The deep generator failed while sampling ({type(error).__name__}).") from None
+            finally:
+                shutil.rmtree(workspace, ignore_errors=True)
+            out = {name: self._from_engine(generated[name], self.plan.kinds[name], name) for name in self.columns}
+        return self.plan.complete(pd.DataFrame(out, index=pd.RangeIndex(rows)), rows, rng)
+
+    def _to_engine(self, values: pd.Series, kind: str) -> pd.Series:
+        if kind in ("category", "bool"):
+            return values.astype("string")
+        if kind in ("date", "datetime"):
+            return pd.to_datetime(values, errors="coerce")
+        if kind == "float":
+            from workbench.synthesis.copula import _decimals
+
+            numbers = as_numbers(values, kind)
+            self.decimals[values.name] = _decimals(numbers[~np.isnan(numbers)])
+        return pd.Series(as_numbers(values, kind), index=values.index)
+
+    def _from_engine(self, values: pd.Series, kind: str, name: str) -> pd.Series:
+        values = values.reset_index(drop=True)
+        if kind == "bool":
+            return as_booleans(values.astype("string"))
+        if kind == "category":
+            return values.astype("object").where(values.notna(), None)
+        if kind in ("date", "datetime"):
+            stamps = pd.to_datetime(values, errors="coerce")
+            return stamps.dt.normalize() if kind == "date" else stamps
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return from_numbers(numbers, kind, self.decimals.get(name, 0))
+
+    def to_json(self) -> dict:
+        return {
+            "method": self.method,
+            "engine": "mostlyai-engine TabularARGN",
+            "max_epochs": self.max_epochs,
+            "max_minutes": self.max_minutes,
+            "decimals": self.decimals,
+            "archive": self.archive,  # zip of the network's weights and the column statistics, base64
+            "plan": self.plan.to_json(),
+        }
+
+
+class _TrainingProgress:
+    """The engine's progress callback, turned into the job's progress (20–50 %)."""
+
+    def __init__(self, report):
+        self.report = report
+
+    def __call__(self, total=None, completed=None, advance=None, message=None, **kwargs):
+        if total and completed is not None:
+            self.report(20 + 30 * min(completed / total, 1.0), "Training the deep generator")
+        return None
+
+
+def _device(setting: str) -> str:
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pack(workspace: Path) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in KEPT:
+            archive.write(workspace / name, name)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _unpack(archive: str, workspace: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(archive))) as files:
+        for name in KEPT:
+            target = workspace / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(files.read(name))
