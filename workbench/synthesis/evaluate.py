@@ -290,7 +290,9 @@ def utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
         model = (HistGradientBoostingRegressor if numeric_target else HistGradientBoostingClassifier)(
             categorical_features=categorical or None, random_state=0, max_iter=200
         )
-        model.fit(matrix(fit_on, categories)[keep], y[keep])
+        features_fit = matrix(fit_on, categories)[keep]
+        features_fit[:, np.isnan(features_fit).all(axis=0)] = 0.0  # a column a generator left empty carries nothing (and breaks binning)
+        model.fit(features_fit, y[keep])
         predicted = model.predict(matrix(holdout, categories)[keep_test])
         return float(r2_score(y_test[keep_test], predicted) if numeric_target else accuracy_score(y_test[keep_test], predicted))
 

@@ -1,0 +1,283 @@
+"""The sandboxed side of a code run. Started by `sandbox.run` as `python -I _child.py` in a private working folder
+that holds only the safe tier's Parquet file and the job; it imports nothing of the workbench (no settings, no
+keys) and its environment is empty but for a PATH and thread counts.
+
+Order matters: first the allowed libraries are imported and the table read (they open files and start threads),
+then the process locks itself in, with OS boundaries that the code cannot undo:
+
+1. Landlock: the file system is read-only Python and its libraries, read-write this folder, nothing else (no data
+   folder, no /etc, no /proc, no home); signals and abstract sockets cannot reach outside processes.
+2. seccomp: no new processes (fork, vfork, clone without CLONE_THREAD, execve), no sockets of any kind, no
+   ptrace or reading other processes' memory, no namespaces, mounts, BPF or kernel keyrings.
+
+Only then is the model's code run, in a namespace whose builtins import only an allow-list of analysis
+libraries and open files only in this folder. That Python layer gives clear messages; the OS layers hold even
+if it is walked around. Resource limits (CPU seconds, memory, file size, processes, open files) were set by the
+parent before this interpreter started, and the parent keeps the wall clock.
+"""
+
+import ast
+import builtins
+import ctypes
+import errno
+import io
+import json
+import os
+import sys
+import traceback
+
+ALLOWED_MODULES = {
+    "pandas", "numpy", "scipy", "sklearn", "statsmodels", "plotly", "math", "statistics", "datetime", "re", "json",
+    "collections", "itertools", "functools", "decimal", "fractions", "random", "string", "textwrap", "typing",
+    "dataclasses", "operator", "calendar", "time", "zoneinfo", "heapq", "bisect", "numbers", "enum", "warnings", "copy",
+    "patsy", "unicodedata", "difflib", "pprint",
+}  # fmt: skip
+FORBIDDEN_NAMES = {
+    "__import__", "__builtins__", "__subclasses__", "__globals__", "__code__", "__closure__", "__class__", "__bases__",
+    "__base__", "__mro__", "__dict__", "__getattribute__", "__loader__", "__spec__", "__reduce__", "__reduce_ex__",
+    "__self__", "__func__", "__wrapped__", "__traceback__", "__frame__", "f_back", "f_globals", "f_locals", "f_builtins",
+    "gi_frame", "cr_frame", "ag_frame", "tb_frame", "tb_next", "func_globals", "exec", "eval", "compile", "globals",
+    "locals", "vars", "breakpoint", "input", "help", "exit", "quit", "memoryview", "getattr", "setattr", "delattr",
+}  # fmt: skip
+REMOVED_BUILTINS = {"exec", "eval", "compile", "globals", "locals", "vars", "breakpoint", "input", "help", "exit", "quit",
+                    "memoryview", "getattr", "setattr", "delattr", "open", "__import__", "copyright", "credits", "license"}  # fmt: skip
+
+
+class Refused(Exception):
+    """The code asks for something analysis code may not do; the message says what."""
+
+
+# --- OS boundaries ----------------------------------------------------------------------------------------------
+
+_LANDLOCK_CREATE_RULESET, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT_SELF = 444, 445, 446
+_PR_SET_NO_NEW_PRIVS = 38
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def lock_file_system(read_only: list[str], read_write: list[str]) -> int:
+    """Landlock: only these folders, for the rest of this process's life. Returns the ABI version used."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        raise OSError(ctypes.get_errno(), "Landlock is not available on this kernel")
+    # ABI 1: 13 file-system rights; ABI 2 adds REFER, ABI 3 TRUNCATE, ABI 5 IOCTL_DEV
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= 1 << 13
+    if abi >= 3:
+        rights |= 1 << 14
+    if abi >= 5:
+        rights |= 1 << 15
+    read = (1 << 0) | (1 << 2) | (1 << 3)  # EXECUTE, READ_FILE, READ_DIR
+    attr = _RulesetAttr(handled_access_fs=rights, handled_access_net=0, scoped=(1 | 2) if abi >= 6 else 0)  # abstract sockets, signals
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 8
+    ruleset = libc.syscall(_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    for paths, access in ((read_only, read), (read_write, rights)):
+        for path in paths:
+            if not os.path.exists(path):
+                continue
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            allowed = access if os.path.isdir(path) else access & ((1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15))
+            rule = _PathBeneath(allowed_access=allowed, parent_fd=fd)
+            if libc.syscall(_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)) < 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+            os.close(fd)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
+    if libc.syscall(_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
+        raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    os.close(ruleset)
+    return abi
+
+
+def lock_system_calls(seccomp) -> None:
+    """seccomp (the `pyseccomp` module, imported before the file system was locked): everything allowed but what
+    could leave the box."""
+    refuse = seccomp.ERRNO(errno.EPERM)
+    rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for call in (
+        "execve", "execveat", "fork", "vfork", "socket", "socketpair", "ptrace", "process_vm_readv", "process_vm_writev",
+        "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "bpf", "perf_event_open", "keyctl", "add_key",
+        "request_key", "userfaultfd", "io_uring_setup", "kexec_load", "init_module", "finit_module", "personality",
+        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "prctl", "seccomp", "open_by_handle_at",
+        "name_to_handle_at", "pidfd_open", "pidfd_getfd", "kcmp",
+    ):  # fmt: skip
+        try:
+            rules.add_rule(refuse, call)
+        except Exception:  # a call this architecture does not have
+            pass
+    clone_thread = 0x00010000
+    rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, clone_thread, 0))  # processes, not threads
+    rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags are out of reach: glibc falls back to clone
+    rules.load()
+
+
+# --- the Python layer -------------------------------------------------------------------------------------------
+
+
+def check_source(code: str) -> ast.Module:
+    try:
+        tree = ast.parse(code, filename="<analysis>")
+    except SyntaxError as error:
+        raise SyntaxError(f"{error.msg} (line {error.lineno})") from None
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Name):
+            name = node.id
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in FORBIDDEN_NAMES - {"help", "input", "exit", "quit"}
+        ):
+            name = node.value
+        if name and (name in FORBIDDEN_NAMES or (name.startswith("__") and name.endswith("__") and name not in ("__name__", "__init__"))):
+            raise Refused(f"line {node.lineno}: '{name}' is not allowed in analysis code")
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in modules:
+                if module.split(".")[0] not in ALLOWED_MODULES:
+                    raise Refused(
+                        f"line {node.lineno}: importing '{module}' is not allowed (allowed: {', '.join(sorted(ALLOWED_MODULES))})"
+                    )
+    return tree
+
+
+def safe_builtins(workdir: str) -> dict:
+    real_import = builtins.__import__
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if level or name.split(".")[0] not in ALLOWED_MODULES:
+            raise Refused(f"importing '{name}' is not allowed")
+        return real_import(name, globals, locals, fromlist, level)
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        path = os.path.realpath(os.path.join(workdir, os.fspath(file)))
+        if not (path == workdir or path.startswith(workdir + os.sep)):
+            raise Refused("files can be opened only in the working folder")
+        return open(path, mode, *args, **kwargs)
+
+    allowed = {name: value for name, value in vars(builtins).items() if name not in REMOVED_BUILTINS}
+    allowed["__import__"] = guarded_import
+    allowed["open"] = guarded_open
+    return allowed
+
+
+# --- results ----------------------------------------------------------------------------------------------------
+
+
+def describe(value, limits: dict):
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, pd.Series):
+        value = value.to_frame()
+    if isinstance(value, pd.DataFrame):
+        shown = value.head(limits["table_rows"])
+        return {
+            "kind": "table",
+            "columns": [str(c) for c in shown.reset_index().columns],
+            "rows": json.loads(shown.reset_index().to_json(orient="values", date_format="iso", default_handler=str)),
+            "total_rows": len(value),
+        }
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int | float | str | bool) or value is None:
+        return {"kind": "value", "value": value if not isinstance(value, str) else value[: limits["output_bytes"]]}
+    return {"kind": "text", "value": repr(value)[: limits["output_bytes"]]}
+
+
+def figures_of(namespace: dict, limits: dict) -> list[dict]:
+    try:
+        from plotly.basedatatypes import BaseFigure
+    except ImportError:
+        return []
+    out, seen = [], set()
+    for name, value in list(namespace.items()):
+        if isinstance(value, BaseFigure) and id(value) not in seen:
+            seen.add(id(value))
+            text = value.to_json()
+            if len(text) > limits["figure_bytes"]:
+                out.append(
+                    {"name": name, "error": f"the figure is {len(text) // 1024:,} KB, over the {limits['figure_bytes'] // 1024:,} KB cap"}
+                )
+            else:
+                out.append({"name": name, "json": text})
+    return out[:5]
+
+
+class CappedOutput(io.TextIOBase):
+    """Printed output, stopped with a clear message past the cap (the file-size limit is the backstop)."""
+
+    def __init__(self, stream, cap: int):
+        self.stream, self.cap, self.written = stream, cap, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.written += len(text)
+        if self.written > self.cap:
+            raise Refused(f"the code printed more than {self.cap // 1024:,} KB; print less (a summary, or df.head())")
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def main() -> None:
+    workdir = os.getcwd()
+    job = json.loads(open("job.json").read())
+    limits = job["limits"]
+    result: dict = {"ok": False}
+    import numpy as np
+    import pandas as pd
+    import plotly.express as px
+    import plotly.graph_objects as go
+    import pyseccomp  # finds libseccomp through the loader cache in /etc: before the file system is locked
+
+    df = pd.read_parquet(job["data_file"]) if job.get("data_file") else pd.DataFrame()
+    prefixes = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *[p for p in sys.path if p and os.path.isdir(p)]})
+    layers = {
+        "landlock_abi": lock_file_system(
+            prefixes + ["/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/share/zoneinfo", "/dev/null", "/dev/urandom"], [workdir]
+        )
+    }
+    lock_system_calls(pyseccomp)
+    layers["seccomp"] = True
+    result["layers"] = layers
+    sys.stdout = sys.stderr = CappedOutput(sys.__stdout__, 16 * limits["output_bytes"])
+    namespace = {"df": df, "pd": pd, "np": np, "px": px, "go": go, "__name__": "__analysis__", "__builtins__": safe_builtins(workdir)}
+    try:
+        tree = check_source(job["code"])
+        exec(compile(tree, "<analysis>", "exec"), namespace)  # noqa: S102  (the point of this process)
+        result["ok"] = True
+        if "result" in namespace:
+            result["result"] = describe(namespace["result"], limits)
+        result["figures"] = figures_of(namespace, limits)
+    except Refused as error:
+        result["error"] = {"type": "Refused", "message": str(error)}
+    except BaseException as error:  # noqa: BLE001 — every failure of the code goes back to the model, as text
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<analysis>"]
+        lines = "".join(traceback.format_list(frames)[-5:])
+        message = "".join(traceback.format_exception_only(type(error), error)).strip()
+        result["error"] = {"type": type(error).__name__, "message": message[:2000], "traceback": lines[-4000:]}
+    sys.stdout.flush()
+    with open("result.json", "w") as handle:
+        json.dump(result, handle, default=str)
+
+
+if __name__ == "__main__":
+    main()
