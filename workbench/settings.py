@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "workbench.datasets",
     "workbench.privacy",
     "workbench.synthesis",
+    "workbench.analysis",
     "workbench.console",
 ]
 
@@ -198,6 +199,29 @@ SYNTH_DEEP_MAX_MINUTES = env_float("WORKBENCH_DEEP_MAX_MINUTES", 30.0, minimum=0
 # Where the deep generator's engine keeps its working folder (training rows in plain Parquet, for the length of
 # a training run, in a private folder removed afterwards): a tmpfs is best.
 SYNTH_SCRATCH_DIR = env_path("WORKBENCH_SCRATCH_DIR", str(DATA_DIR / "scratch"))
+# The LLM code interpreter. Backend "llama-cpp" loads a GGUF in the worker (WORKBENCH_LLM_MODEL: a known model's
+# name, assembled by `manage.py install_model`, or a path to any .gguf); "openai" talks to an OpenAI-compatible
+# server on the site's network (llama.cpp server, vLLM, Ollama) at WORKBENCH_LLM_ENDPOINT.
+LLM_BACKEND = env_str("WORKBENCH_LLM_BACKEND", "llama-cpp")
+if LLM_BACKEND not in ("llama-cpp", "openai"):
+    raise ImproperlyConfigured(f"WORKBENCH_LLM_BACKEND must be llama-cpp or openai, not {LLM_BACKEND!r}.")
+LLM_MODEL_DIR = env_path("WORKBENCH_MODEL_DIR", str(BASE_DIR / "models"))
+LLM_MODEL = env_str("WORKBENCH_LLM_MODEL", "qwen2.5-coder-1.5b")
+LLM_THREADS = env_int("WORKBENCH_LLM_THREADS", 0)  # 0: as many as the machine has cores
+LLM_CONTEXT = env_int("WORKBENCH_LLM_CONTEXT", 8192, minimum=512)
+LLM_GPU_LAYERS = env_int("WORKBENCH_LLM_GPU_LAYERS", 0)  # -1: all layers on the GPU
+LLM_MAX_TOKENS = env_int("WORKBENCH_LLM_MAX_TOKENS", 768, minimum=16)
+LLM_ENDPOINT = env_str("WORKBENCH_LLM_ENDPOINT", "")
+LLM_ENDPOINT_MODEL = env_str("WORKBENCH_LLM_ENDPOINT_MODEL", "")
+LLM_API_KEY = env_str("WORKBENCH_LLM_API_KEY", "")
+if LLM_BACKEND == "openai" and not LLM_ENDPOINT:
+    raise ImproperlyConfigured("WORKBENCH_LLM_BACKEND=openai needs WORKBENCH_LLM_ENDPOINT (for example http://llm.internal:8080).")
+ANALYSIS_REPAIRS = env_int("WORKBENCH_ANALYSIS_REPAIRS", 2)
+ANALYSIS_HISTORY_TURNS = env_int("WORKBENCH_ANALYSIS_HISTORY_TURNS", 3)
+SANDBOX_CPU_SECONDS = env_int("WORKBENCH_SANDBOX_CPU_SECONDS", 60, minimum=1)
+SANDBOX_WALL_SECONDS = env_int("WORKBENCH_SANDBOX_WALL_SECONDS", 90, minimum=1)
+SANDBOX_MEMORY_BYTES = env_bytes("WORKBENCH_SANDBOX_MEMORY", 4 * 1024**3)
+
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]
