@@ -14,7 +14,7 @@ django.setup()
 app = Celery("workbench")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_routes = {"tasks.*": {"queue": "cpu"}}
-app.conf.include = ["tasks.datasets", "tasks.jobs", "tasks.privacy", "tasks.synthesis"]
+app.conf.include = ["tasks.analysis", "tasks.datasets", "tasks.jobs", "tasks.privacy", "tasks.synthesis"]
 if app.conf.broker_url.startswith("filesystem://"):
     # The folder broker has no broadcast channel; cancelling goes through the Job row anyway.
     app.conf.worker_enable_remote_control = False
@@ -35,7 +35,8 @@ def _check_configuration(**kwargs) -> None:
         raise SystemExit("Refusing to start the worker:\n" + "\n".join(str(e) for e in errors))
 
 
-import tasks.datasets  # noqa: E402,F401  (register tasks)
+import tasks.analysis  # noqa: E402,F401  (register tasks)
+import tasks.datasets  # noqa: E402,F401
 import tasks.jobs  # noqa: E402,F401
 import tasks.privacy  # noqa: E402,F401
 import tasks.synthesis  # noqa: E402,F401

@@ -2,13 +2,22 @@
 outsider charlie, plus viewer vera), a workspace, and helpers to upload through the real API."""
 
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from tests.offline_guard import install
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Every connection this test process makes must stay on this machine.
 OFFLINE_LOG = Path(tempfile.gettempdir()) / f"workbench-offline-{os.getpid()}.log"
@@ -126,3 +135,83 @@ def _close_stray_database_sessions(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     connection.close()
+
+
+@pytest.fixture
+def real_broker():
+    """Send jobs through Redis instead of running them in-process."""
+    from tasks.celery import app
+
+    if not settings.BROKER_URL.startswith("redis"):
+        pytest.skip("needs WORKBENCH_BROKER_URL=redis://… (make test sets it)")
+    redis.Redis.from_url(settings.BROKER_URL).flushdb()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def start_worker(real_broker, tmp_path):
+    """start_worker(name, beat=False) runs `celery -A tasks worker` against the test database."""
+    started = []
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{connection.settings_dict['NAME']}"
+
+    def start(name: str, *, beat: bool = False, queues: str = "cpu,gpu", **extra_env: str) -> subprocess.Popen:
+        log = tmp_path / f"{name}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            "1",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ]
+        if beat:
+            command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
+        env = subprocess_env(
+            WORKBENCH_DATABASE_URL=url,
+            WORKBENCH_JOB_HEARTBEAT_SECONDS="1",
+            WORKBENCH_JOB_STALE_SECONDS="3",
+            WORKBENCH_JOB_SWEEP_SECONDS="1",
+            **extra_env,
+        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        process.log = log
+        started.append(process)
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "worker did not start:\n" + log.read_text()
+            time.sleep(0.2)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

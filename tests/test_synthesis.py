@@ -226,3 +226,13 @@ def test_whole_numbers_read_back_as_floats_are_the_same_labels():
     synthetic.loc[synthetic.index[:3], "low"] = np.nan
     report = evaluate(real.iloc[:300], real.iloc[300:], synthetic, {"x": "float", "low": "int"}, target="low")
     assert report["utility"]["ratio"] > 0.9
+
+
+def test_utility_survives_a_feature_the_generator_left_empty():
+    """A column a short-trained generator leaves all missing must not break the train-synthetic/test-real model."""
+    rng = np.random.default_rng(3)
+    real = pd.DataFrame({"x": rng.normal(size=200), "grade": rng.integers(0, 50, 200).astype(float), "y": rng.choice(["a", "b"], 200)})
+    synthetic = real.copy()
+    synthetic["grade"] = np.nan
+    report = evaluate(real[:150], real[150:], synthetic, {"x": "float", "grade": "float", "y": "category"}, target="y")
+    assert report["utility"]["train_synthetic_test_real"] is not None

@@ -4,6 +4,8 @@ from django.urls import path
 
 from workbench.accounts import api as accounts_api
 from workbench.accounts import views as accounts_views
+from workbench.analysis import api as analysis_api
+from workbench.analysis import views as analysis_views
 from workbench.console import openapi
 from workbench.console import views as console_views
 from workbench.datasets import api as datasets_api
@@ -32,6 +34,9 @@ api_v1 = [
     path("api/v1/versions/<int:version_id>/synthesize", synthesis_api.synthesize),
     path("api/v1/versions/<int:version_id>/evaluation", synthesis_api.evaluation),
     path("api/v1/datasets/<int:dataset_id>/privacy-budget", synthesis_api.budget),
+    path("api/v1/versions/<int:version_id>/conversations", analysis_api.conversations),
+    path("api/v1/conversations/<int:conversation_id>", analysis_api.conversation),
+    path("api/v1/conversations/<int:conversation_id>/turns", analysis_api.turns),
     path("api/v1/jobs/<int:job_id>", jobs_api.job),
     path("api/v1/jobs/<int:job_id>/cancel", jobs_api.cancel),
     path("api/v1/jobs/<int:job_id>/retry", jobs_api.retry),
@@ -58,6 +63,11 @@ pages = [
     path("v/<int:version_id>/anonymize", privacy_views.anonymize, name="anonymize"),
     path("v/<int:version_id>/policy", privacy_views.policy_editor, name="policy_editor"),
     path("v/<int:version_id>/synthesize", synthesis_views.synthesize, name="synthesize"),
+    path("v/<int:version_id>/conversations", analysis_views.start, name="start_conversation"),
+    path("c/<int:conversation_id>/", analysis_views.conversation, name="conversation"),
+    path("c/<int:conversation_id>/ask", analysis_views.ask, name="ask"),
+    path("c/<int:conversation_id>/notebook.ipynb", analysis_views.notebook, name="conversation_notebook"),
+    path("t/<int:turn_id>/", analysis_views.turn, name="turn"),
     path("jobs/<int:job_id>/", jobs_views.job, name="job"),
     path("jobs/<int:job_id>/status", jobs_views.status, name="job_status"),
     path("jobs/<int:job_id>/cancel", jobs_views.cancel, name="job_cancel"),

@@ -3,12 +3,15 @@
   "use strict";
 
   function renderCharts() {
-    var data = document.getElementById("profile-charts");
-    if (!data || !window.Plotly) return;
-    var figures = JSON.parse(data.textContent);
+    if (!window.Plotly) return;
+    var figures = {};
+    document.querySelectorAll("#profile-charts, script.chart-data").forEach(function (data) {
+      Object.assign(figures, JSON.parse(data.textContent));
+    });
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       var fig = figures[el.dataset.chart];
-      if (!fig) return;
+      if (!fig || el.dataset.rendered) return;
+      el.dataset.rendered = "1";
       window.Plotly.newPlot(el, fig.data, fig.layout, {
         displaylogo: false, responsive: true, topojsonURL: "/static/vendor/",
         modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"]
@@ -60,5 +63,13 @@
   document.addEventListener("job-finished", function () {
     if (document.querySelector("[data-reload-on-finish]")) window.location.reload();
   });
+  // copy buttons: <button data-copy="ID"> copies the text of element ID (the generated code)
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.dataset.copy);
+    if (source && navigator.clipboard) navigator.clipboard.writeText(source.textContent).then(function () { button.textContent = "Copied"; });
+  });
+  document.addEventListener("htmx:afterSettle", renderCharts);  // a turn that finished brings its charts
   document.addEventListener("DOMContentLoaded", function () { setupUpload(); renderCharts(); });
 })();

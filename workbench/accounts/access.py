@@ -76,6 +76,18 @@ def get_version_for_user(user, version_id, *, need: str = "read"):
     return version, membership
 
 
+def get_conversation_for_user(user, conversation_id, *, need: str = "read"):
+    """A conversation whose version the user may read (asking needs "run")."""
+    from workbench.analysis.models import Conversation
+
+    conversation = Conversation.objects.select_related("version__dataset__workspace").filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404("Not found")
+    version, membership = get_version_for_user(user, conversation.version_id, need=need)
+    conversation.version = version
+    return conversation, membership
+
+
 def get_job_for_user(user, job_id, *, need: str = "read"):
     from workbench.jobs.models import Job
 

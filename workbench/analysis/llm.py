@@ -102,7 +102,6 @@ class LocalModel:
                     on_token(delta)
             seconds = time.perf_counter() - started
             text = "".join(pieces)
-            completion = len(self.llama.tokenize(text.encode(), add_bos=False)) if text else 0
             return Reply(text, prompt_tokens, completion, seconds, first or seconds)
 
 

@@ -134,6 +134,28 @@ SCHEMA = {
                 ok="202",
             )
         },
+        "/api/v1/versions/{version_id}/conversations": {
+            "post": _op(
+                "Start a conversation with the LLM code interpreter on a safe-tier version (its first question is a job on the gpu queue)",
+                params=["version_id"],
+                body=_json_body({"question": {"type": "string", "maxLength": 2000}}, ["question"]),
+                ok="202",
+            )
+        },
+        "/api/v1/conversations/{conversation_id}": {
+            "get": _op(
+                "A conversation's turns: question, status, the reply so far, answer, code, output, result, figures",
+                params=["conversation_id"],
+            ),
+        },
+        "/api/v1/conversations/{conversation_id}/turns": {
+            "post": _op(
+                "Ask a follow-up question (the earlier turns' code is in the prompt)",
+                params=["conversation_id"],
+                body=_json_body({"question": {"type": "string", "maxLength": 2000}}, ["question"]),
+                ok="202",
+            )
+        },
         "/api/v1/datasets/{dataset_id}/privacy-budget": {
             "get": _op("The dataset's differential-privacy budget, what was spent and by which runs", params=["dataset_id"]),
         },

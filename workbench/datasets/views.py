@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from workbench.accounts.access import can, can_read_tier, get_dataset_for_user, get_version_for_user, get_workspace_for_user
+from workbench.analysis import actions as analysis
 from workbench.datasets import actions
 from workbench.datasets import charts as chart_figures
 from workbench.datasets.downloads import download_response
@@ -80,7 +81,7 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     evaluation = synthesis.read_report(version)
     if evaluation:
         charts["synthesis"] = chart_figures.column_scores(evaluation["fidelity"]["per_column"])
-    active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).first()
+    active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).exclude(kind="ask").first()
     return render(
         request,
         "datasets/version.html",
@@ -97,6 +98,8 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
             "evaluation": evaluation,
             "synthesis_methods": list(LABELS.items()),
             "privacy_budget": ledger.summary(version.dataset),
+            "interpreter_tier": analysis.interpreter_tier(version.dataset),
+            "conversations": version.conversations.all()[:20],
         },
     )
 

@@ -20,6 +20,7 @@ TASKS = {
     "scan": ("tasks.privacy.scan_task", "cpu"),
     "anonymize": ("tasks.privacy.anonymize_task", "cpu"),
     "synthesize": ("tasks.synthesis.synthesize_task", "cpu"),
+    "ask": ("tasks.analysis.ask_task", "gpu"),  # LLM turns: the worker that keeps the model loaded
 }
 
 

@@ -1,0 +1,66 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from workbench.accounts.access import can, get_conversation_for_user, get_version_for_user
+from workbench.analysis import actions, present
+from workbench.analysis.models import Turn
+from workbench.jobs.actions import JobError
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, version_id: int) -> HttpResponse:
+    version, _ = get_version_for_user(request.user, version_id, need="run")
+    try:
+        turn = actions.start_conversation(version=version, user=request.user, question=request.POST.get("question", ""))
+    except JobError as problem:
+        messages.error(request, str(problem))
+        return redirect("version", version.pk)
+    return redirect("conversation", turn.conversation_id)
+
+
+@login_required
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, membership = get_conversation_for_user(request.user, conversation_id)
+    turns = [present.turn_view(turn) for turn in conversation.turns.select_related("conversation__dataset").order_by("number")]
+    return render(
+        request,
+        "analysis/conversation.html",
+        {
+            "conversation": conversation,
+            "version": conversation.version,
+            "dataset": conversation.version.dataset,
+            "turns": turns,
+            "can_run": can(membership, "run"),
+            "busy": any(not t["turn"].is_finished for t in turns),
+        },
+    )
+
+
+@login_required
+@require_POST
+def ask(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, _ = get_conversation_for_user(request.user, conversation_id, need="run")
+    try:
+        actions.ask(conversation=conversation, user=request.user, question=request.POST.get("question", ""))
+    except JobError as problem:
+        messages.error(request, str(problem))
+    return redirect("conversation", conversation.pk)
+
+
+@login_required
+def turn(request: HttpRequest, turn_id: int) -> HttpResponse:
+    found = get_object_or_404(Turn.objects.select_related("conversation__dataset"), pk=turn_id)
+    get_conversation_for_user(request.user, found.conversation_id)  # 404 for outsiders, like every lookup
+    return render(request, "analysis/_turn.html", {"item": present.turn_view(found)})
+
+
+@login_required
+def notebook(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation, _ = get_conversation_for_user(request.user, conversation_id)
+    response = HttpResponse(present.notebook(conversation), content_type="application/x-ipynb+json")
+    response["Content-Disposition"] = f'attachment; filename="conversation-{conversation.pk}.ipynb"'
+    return response
