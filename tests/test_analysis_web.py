@@ -110,6 +110,7 @@ def test_a_chart_question_on_the_demo_is_answered_in_the_page_by_the_default_mod
     job = wait_for(lambda: Job.objects.filter(pk=job["id"], status__in=["succeeded", "failed"]).first(), 120, "synthesis")
     assert job.status == "succeeded", job.error
     synthetic = Version.objects.get(pk=job.result["version"])
+    wait_for(lambda: not Job.objects.exclude(status__in=["succeeded", "failed", "cancelled"]).exists(), 60, "the profiles")
     raw_file = settings.DATA_DIR / raw.file
     raw_digest = hashlib.sha256(raw_file.read_bytes()).hexdigest()
     files_before = sorted(p for p in settings.DATA_DIR.rglob("*") if p.is_file() and "broker" not in p.parts)
