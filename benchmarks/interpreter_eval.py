@@ -54,7 +54,11 @@ QUESTIONS = [
     ("mtcars", "What is the average mpg?", lambda d: d["mpg"].mean()),
     ("mtcars", "What is the mean horsepower for each number of cylinders?", lambda d: d.groupby("cyl")["hp"].mean()),
     ("mtcars", "What is the correlation between weight (wt) and mpg?", lambda d: d["wt"].corr(d["mpg"])),
-    ("mtcars", "How many cars have a manual transmission (am = 1) and more than 100 hp?", lambda d: ((d["am"] == 1) & (d["hp"] > 100)).sum()),
+    (
+        "mtcars",
+        "How many cars have a manual transmission (am = 1) and more than 100 hp?",
+        lambda d: ((d["am"] == 1) & (d["hp"] > 100)).sum(),
+    ),
     ("mtcars", "What is the median displacement of cars with 4 gears?", lambda d: d.loc[d["gear"] == 4, "disp"].median()),
     ("mtcars", "What is the longest quarter-mile time (qsec)?", lambda d: d["qsec"].max()),
     ("mtcars", "What share of cars have a V-shaped engine (vs = 0)? Give a fraction between 0 and 1.", lambda d: (d["vs"] == 0).mean()),
@@ -69,7 +73,11 @@ QUESTIONS = [
     ("iris", "What is the largest sepal length among setosa flowers?", lambda d: d.loc[d["Species"] == "setosa", "Sepal.Length"].max()),
     ("iris", "What is the mean ratio of petal length to petal width?", lambda d: (d["Petal.Length"] / d["Petal.Width"]).mean()),
     ("iris", "How many flowers have a petal width below 1?", lambda d: (d["Petal.Width"] < 1).sum()),
-    ("iris", "In a linear regression of petal width on petal length, what is the slope?", lambda d: _slope(d["Petal.Length"], d["Petal.Width"])),
+    (
+        "iris",
+        "In a linear regression of petal width on petal length, what is the slope?",
+        lambda d: _slope(d["Petal.Length"], d["Petal.Width"]),
+    ),
     ("Salaries", "How many full professors (rank Prof) are there?", lambda d: (d["rank"] == "Prof").sum()),
     ("Salaries", "What is the mean salary by sex?", lambda d: d.groupby("sex")["salary"].mean()),
     ("Salaries", "What is the median salary?", lambda d: d["salary"].median()),
@@ -79,17 +87,29 @@ QUESTIONS = [
     ("Salaries", "What is the mean salary in discipline B?", lambda d: d.loc[d["discipline"] == "B", "salary"].mean()),
     ("Salaries", "What is the largest number of years since PhD?", lambda d: d["yrs.since.phd"].max()),
     ("Salaries", "What fraction of the people are female? Give a fraction between 0 and 1.", lambda d: (d["sex"] == "Female").mean()),
-    ("Salaries", "What is the mean salary of associate professors (AssocProf), in thousands?", lambda d: d.loc[d["rank"] == "AssocProf", "salary"].mean() / 1000),
+    (
+        "Salaries",
+        "What is the mean salary of associate professors (AssocProf), in thousands?",
+        lambda d: d.loc[d["rank"] == "AssocProf", "salary"].mean() / 1000,
+    ),
     ("penguins", "How many penguins are there of each species?", lambda d: d["species"].value_counts()),
     ("penguins", "What is the mean body mass, ignoring missing values?", lambda d: d["body_mass_g"].mean()),
     ("penguins", "What is the mean flipper length by species?", lambda d: d.groupby("species")["flipper_length_mm"].mean()),
     ("penguins", "How many penguins were observed on Biscoe island?", lambda d: (d["island"] == "Biscoe").sum()),
     ("penguins", "What is the correlation between bill length and bill depth?", lambda d: d["bill_length_mm"].corr(d["bill_depth_mm"])),
     ("penguins", "How many penguins have a missing sex?", lambda d: d["sex"].isna().sum()),
-    ("penguins", "What is the mean bill length of male Gentoo penguins?", lambda d: d.loc[(d["species"] == "Gentoo") & (d["sex"] == "male"), "bill_length_mm"].mean()),
+    (
+        "penguins",
+        "What is the mean bill length of male Gentoo penguins?",
+        lambda d: d.loc[(d["species"] == "Gentoo") & (d["sex"] == "male"), "bill_length_mm"].mean(),
+    ),
     ("penguins", "What is the heaviest body mass among female penguins?", lambda d: d.loc[d["sex"] == "female", "body_mass_g"].max()),
     ("penguins", "How many penguins weigh more than 5000 g?", lambda d: (d["body_mass_g"] > 5000).sum()),
-    ("penguins", "In a linear regression of body mass on flipper length, what is the slope?", lambda d: _slope(d["flipper_length_mm"], d["body_mass_g"])),
+    (
+        "penguins",
+        "In a linear regression of body mass on flipper length, what is the slope?",
+        lambda d: _slope(d["flipper_length_mm"], d["body_mass_g"]),
+    ),
     ("birthwt", "How many babies had a low birth weight (low = 1)?", lambda d: (d["low"] == 1).sum()),
     ("birthwt", "What is the mean birth weight (bwt)?", lambda d: d["bwt"].mean()),
     ("birthwt", "What is the mean birth weight by smoking status (smoke)?", lambda d: d.groupby("smoke")["bwt"].mean()),
@@ -97,7 +117,11 @@ QUESTIONS = [
     ("birthwt", "How many mothers smoked during pregnancy (smoke = 1)?", lambda d: (d["smoke"] == 1).sum()),
     ("birthwt", "What is the mean age of mothers with hypertension (ht = 1)?", lambda d: d.loc[d["ht"] == 1, "age"].mean()),
     ("birthwt", "What is the median birth weight for race 1?", lambda d: d.loc[d["race"] == 1, "bwt"].median()),
-    ("birthwt", "Among smokers (smoke = 1), what fraction had a low birth weight baby? Give a fraction between 0 and 1.", lambda d: d.loc[d["smoke"] == 1, "low"].mean()),
+    (
+        "birthwt",
+        "Among smokers (smoke = 1), what fraction had a low birth weight baby? Give a fraction between 0 and 1.",
+        lambda d: d.loc[d["smoke"] == 1, "low"].mean(),
+    ),
     ("birthwt", "What is the largest number of physician visits (ftv)?", lambda d: d["ftv"].max()),
     ("birthwt", "In a linear regression of birth weight (bwt) on mother's age, what is the slope?", lambda d: _slope(d["age"], d["bwt"])),
     ("airquality", "How many rows have a missing Ozone value?", lambda d: d["Ozone"].isna().sum()),
@@ -109,7 +133,11 @@ QUESTIONS = [
     ("airquality", "What is the median solar radiation (Solar.R)?", lambda d: d["Solar.R"].median()),
     ("airquality", "What is the mean Ozone in month 7?", lambda d: d.loc[d["Month"] == 7, "Ozone"].mean()),
     ("airquality", "How many days of month 5 are in the table?", lambda d: (d["Month"] == 5).sum()),
-    ("airquality", "Converting Temp from Fahrenheit to Celsius, what is the mean temperature in Celsius?", lambda d: ((d["Temp"] - 32) * 5 / 9).mean()),
+    (
+        "airquality",
+        "Converting Temp from Fahrenheit to Celsius, what is the mean temperature in Celsius?",
+        lambda d: ((d["Temp"] - 32) * 5 / 9).mean(),
+    ),
 ]
 
 
@@ -202,7 +230,10 @@ def evaluate_model(name: str, tables: dict, limit: int | None, repairs: int) -> 
             "error": (turn.outcome.error or {}).get("message") if turn.outcome and turn.outcome.error else None,
         }
         rows.append(row)
-        print(f"[{name}] {index + 1:2d} {'✓' if row['with_repairs'] else '✗'}{'·' if row['single_shot'] else ' '} {seconds:5.1f}s {table}: {question}", flush=True)
+        print(
+            f"[{name}] {index + 1:2d} {'✓' if row['with_repairs'] else '✗'}{'·' if row['single_shot'] else ' '} {seconds:5.1f}s {table}: {question}",
+            flush=True,
+        )
     return rows
 
 
@@ -214,7 +245,10 @@ def decode_speed(name: str, threads: int, tokens: int = 128, rounds: int = 3) ->
 
     messages = [
         {"role": "system", "content": "You write long, plain Python."},
-        {"role": "user", "content": "Write a Python function that computes summary statistics of a list of numbers, with comments on every line."},
+        {
+            "role": "user",
+            "content": "Write a Python function that computes summary statistics of a list of numbers, with comments on every line.",
+        },
     ]
     direct = Llama(model_path=str(model_path(name)), n_ctx=4096, n_threads=threads, verbose=False, seed=0)
 
