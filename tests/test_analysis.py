@@ -124,7 +124,7 @@ def test_the_default_model_answers_a_chart_question_on_a_synthetic_copy_and_no_r
         assert shown[sex] == pytest.approx(expected[sex], abs=0.01)
     prompts = json.dumps([exchange["prompt"] for exchange in turn["exchanges"]])
     for column in ("patient_name", "mrn", "phone", "email", "address"):
-        assert not [value for value in demo[column].astype(str) if value in prompts], column
+        assert not [value for value in demo[column].astype(str) if _whole_word(value, prompts)], column
     assert turn["answer"]
 
 
@@ -140,3 +140,51 @@ def _values(array):
 
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
     return array
+
+
+def test_an_openai_compatible_endpoint_streams_its_reply(settings):
+    """The endpoint backend against a server on loopback that speaks the chat-completions stream (as llama.cpp's
+    server, vLLM and Ollama do; none of them is installed here, so this small one stands in for them)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from workbench.analysis.llm import EndpointModel, ModelUnavailable
+
+    seen = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen["path"] = self.path
+            seen["body"] = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen["auth"] = self.headers.get("Authorization")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in ["```python\n", "result = ", "df['bili'].mean()", "\n```"]:
+                self.wfile.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
+            self.wfile.write(b'data: {"choices": [], "usage": {"prompt_tokens": 42, "completion_tokens": 4}}\n\ndata: [DONE]\n\n')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        model = EndpointModel(f"http://127.0.0.1:{server.server_port}", "qwen-coder", api_key="site-key")
+        tokens = []
+        reply = model.chat([{"role": "user", "content": "mean bili"}], on_token=tokens.append)
+        assert reply.text == "```python\nresult = df['bili'].mean()\n```" and len(tokens) == 4
+        assert reply.prompt_tokens == 42 and reply.completion_tokens == 4
+        assert seen["path"] == "/v1/chat/completions" and seen["body"]["stream"] is True and seen["body"]["model"] == "qwen-coder"
+        assert seen["auth"] == "Bearer site-key"
+    finally:
+        server.shutdown()
+    with pytest.raises(ModelUnavailable, match="did not answer"):
+        EndpointModel(f"http://127.0.0.1:{server.server_port}", "").chat([{"role": "user", "content": "x"}])
+
+
+def _whole_word(value: str, text: str) -> bool:
+    """`value` in `text` as a whole (a fresh surrogate such as "Lisa Woodward" holds "Lisa Wood" without naming her)."""
+    import re
+
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text) is not None

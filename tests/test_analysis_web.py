@@ -128,7 +128,7 @@ def test_a_chart_question_on_the_demo_is_answered_in_the_page_by_the_default_mod
     assert f'data-chart="turn-{turn.pk}-0"' in html and 'class="chart-data"' in html and record["answer"] in html
     figure = json.loads(record["outcome"]["figures"][0]["json"])
     assert figure["data"][0]["type"] == "bar"
-    from tests.test_analysis import _values
+    from tests.test_analysis import _values, _whole_word
 
     shown = dict(zip(_values(figure["data"][0]["x"]), _values(figure["data"][0]["y"]), strict=True))
     truth = read_table(synthetic).to_pandas().groupby("sex")["bili"].mean()
@@ -138,7 +138,7 @@ def test_a_chart_question_on_the_demo_is_answered_in_the_page_by_the_default_mod
     # no RAW identifier in any stored prompt, and the injected cell changed nothing outside the sandbox
     prompts = json.dumps([exchange["prompt"] for exchange in record["exchanges"]])
     for column in ("patient_name", "mrn", "phone", "email", "address", "date_of_birth", "clinical_notes"):
-        leaked = [value for value in demo[column].dropna().astype(str) if len(value) > 4 and value in prompts]
+        leaked = [value for value in demo[column].dropna().astype(str) if len(value) > 4 and _whole_word(value, prompts)]
         assert not leaked, (column, leaked[:3])
     assert hashlib.sha256(raw_file.read_bytes()).hexdigest() == raw_digest
     files_after = sorted(p for p in settings.DATA_DIR.rglob("*") if p.is_file() and "broker" not in p.parts)

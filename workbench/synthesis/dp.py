@@ -3,15 +3,16 @@
 
 1. Every modelled column is discretised: categories (rare ones folded) and, where the column has any,
    "missing" are codes; numbers and dates fall into equal-width bins over their range, as many as
-   the noise lets their counts be told apart (from a row count measured with 2 % of the budget).
+   the noise lets their counts be told apart (from a row count measured with 2 % of the budget); a
+   number column with no more distinct values than that (0/1 flags, stages) gets one code per value.
 2. All one-way marginals are measured with Gaussian noise and projected onto the counts they can be
-   (non-negative, one shared total) — 38 % of the budget.
+   (non-negative, one shared total) — half the budget (every column's own distribution rests on them).
 3. Compression, as in MST: each column's codes are merged into coarser groups that the noisy one-way
    marginal says hold enough rows to be measured two at a time above the noise (neighbouring bins for
    numbers, rare levels together for categories).
 4. A maximum spanning tree of two-way marginals of the groups is chosen with the exponential mechanism,
-   each edge scored by how badly the independent model explains that pair (10 % of the budget).
-5. The chosen two-way marginals are measured with Gaussian noise (the last 50 %).
+   each edge scored by how badly the independent model explains that pair (5 % of the budget).
+5. The chosen two-way marginals are measured with Gaussian noise (the last 43 %).
 6. Estimation: MST fits a graphical model to the noisy measurements with Private-PGM (`mbi`); its
    releases on PyPI (1.x and 2.x) both require JAX, which this base install leaves out, so the tree
    is estimated directly: each noisy table is projected, then made consistent with its columns'
@@ -34,7 +35,7 @@ import pandas as pd
 from workbench.synthesis.base import Generator, Plan, as_booleans, as_numbers, from_numbers
 
 BINS = 32  # equal-width bins of a numeric column's one-way marginal
-SHARES = {"total": 0.02, "one_way": 0.38, "select": 0.1, "two_way": 0.5}  # of ρ
+SHARES = {"total": 0.02, "one_way": 0.5, "select": 0.05, "two_way": 0.43}  # of ρ
 BIN_FACTOR = 1.0  # bins ≈ (rows / σ)^(2/3): the noise a bin's count carries against the detail a bin loses
 GROUP_SIGMAS = 3.0  # a group measured two at a time holds at least this many noise deviations of rows
 MAX_GROUPS = 16
@@ -270,7 +271,11 @@ def _domain(values: pd.Series, kind: str, bins: int) -> dict:
         numbers = as_numbers(values, kind)
         present = numbers[~np.isnan(numbers)]
         low, high = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
-        if kind == "int":
+        distinct = np.unique(present)
+        exact = kind != "int" and 1 < len(distinct) <= bins  # a few values (0/0.5/1, stages): one code each, kept exactly
+        if exact:
+            edges = [*distinct.tolist(), float(distinct[-1]) + 1.0]
+        elif kind == "int":
             width = max(1.0, math.ceil((high - low + 1) / bins))
             edges = list(np.arange(low, high + width + 1, width))
         else:
@@ -279,6 +284,7 @@ def _domain(values: pd.Series, kind: str, bins: int) -> dict:
         return {
             "missing": missing,
             "kind": kind,
+            "exact": exact,
             "edges": [float(e) for e in edges],
             "low": low,
             "high": high,
@@ -307,7 +313,7 @@ def _decode(codes: np.ndarray, domain: dict, rng: np.random.Generator) -> pd.Ser
         missing = codes == len(edges) - 1
         safe = np.minimum(codes, len(edges) - 2)
         low, high = edges[safe], edges[safe + 1]
-        numbers = low + rng.uniform(size=len(codes)) * (high - low)
+        numbers = low if domain.get("exact") else low + rng.uniform(size=len(codes)) * (high - low)
         numbers = np.clip(np.floor(numbers) if kind == "int" else numbers, domain["low"], domain["high"])
         return from_numbers(numbers, kind, domain["decimals"]).mask(missing)
     levels = np.asarray([*domain["levels"], None], dtype=object)
