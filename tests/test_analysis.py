@@ -179,6 +179,7 @@ def test_an_openai_compatible_endpoint_streams_its_reply(settings):
         assert seen["auth"] == "Bearer site-key"
     finally:
         server.shutdown()
+        server.server_close()  # nothing listens there now
     with pytest.raises(ModelUnavailable, match="did not answer"):
         EndpointModel(f"http://127.0.0.1:{server.server_port}", "").chat([{"role": "user", "content": "x"}])
 

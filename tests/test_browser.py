@@ -149,3 +149,66 @@ def test_an_owner_edits_a_policy_watches_the_preview_and_anonymises(server, brow
     report = page.inner_text(".risk")
     assert "smallest class (min k)" in report
     assert errors == []
+
+
+def test_a_conversation_turn_streams_then_shows_its_chart_and_code(server, browser, uploaded, settings):
+    """While the worker writes, the page shows the reply so far; when the turn is done, htmx swaps in the answer,
+    the plotly chart is drawn, and the code can be copied."""
+    import json as json_module
+
+    import plotly.express as px
+
+    from workbench.analysis.actions import seal
+    from workbench.analysis.models import Conversation, Turn, TurnStatus
+    from workbench.datasets.models import Tier
+    from workbench.datasets.storage import unwrap_key
+
+    settings.ALLOWED_HOSTS = ["*"]
+    version = uploaded(b"sex,bili\nf,1.0\nm,2.0\nf,3.0\n", filename="safe.csv")
+    version.tier = Tier.SYNTHETIC
+    version.save(update_fields=["tier"])
+    key = unwrap_key(version.dataset.wrapped_key)
+    conversation = Conversation.objects.create(dataset=version.dataset, version=version)
+    turn = Turn.objects.create(
+        conversation=conversation,
+        number=1,
+        question="mean bili by sex as a bar chart",
+        status=TurnStatus.RUNNING,
+        stream=seal(key, "```python\nresult = df"),
+    )
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.goto(f"{server.url}/login/")
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button.primary")
+    page.goto(f"{server.url}/c/{conversation.pk}/")
+    assert "result = df" in page.inner_text(f"#turn-{turn.pk} pre.stream")
+    code = 'result = df.groupby("sex")["bili"].mean()\nfig = px.bar(result.reset_index(), x="sex", y="bili")'
+    figure = px.bar(x=["f", "m"], y=[2.0, 2.0]).to_json()
+    outcome = {
+        "ok": True,
+        "stdout": "",
+        "result": {"kind": "table", "columns": ["sex", "bili"], "rows": [["f", 2.0], ["m", 2.0]], "total_rows": 2},
+        "figures": [{"name": "fig", "json": figure}],
+        "seconds": 0.6,
+    }
+    record = {
+        "question": turn.question,
+        "code": code,
+        "answer": "Both average 2.0.",
+        "outcome": outcome,
+        "attempts": 1,
+        "seconds": 3.2,
+        "model_seconds": 2.5,
+        "exchanges": [],
+    }
+    Turn.objects.filter(pk=turn.pk).update(status=TurnStatus.ANSWERED, record=seal(key, record))
+    page.wait_for_selector(f"#turn-{turn.pk}[data-status=answered] .chart .main-svg", timeout=15000)
+    assert "Both average 2.0." in page.inner_text(f"#turn-{turn.pk}")
+    page.click(f"#turn-{turn.pk} [data-copy]")
+    page.wait_for_selector(f"#turn-{turn.pk} [data-copy]:has-text('Copied')", timeout=5000)
+    assert errors == [], errors
+    assert json_module.loads(figure)["data"][0]["type"] == "bar"

@@ -1,5 +1,6 @@
 """Settings, read from environment variables only (documented in .env.example)."""
 
+import os
 import re
 from pathlib import Path
 
@@ -9,6 +10,19 @@ from django.core.exceptions import ImproperlyConfigured
 from workbench.env import env_bool, env_bytes, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Offline by construction: the Hugging Face libraries under the deep generator (datasets, transformers,
+# huggingface_hub) otherwise ping a download counter and the hub. They read these once, when first imported,
+# and settings load before any of them in every process (web, workers, commands).
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
 
 DATA_DIR = env_path("WORKBENCH_DATA_DIR", str(BASE_DIR / "var"))
 DEBUG = env_bool("WORKBENCH_DEBUG", False)
