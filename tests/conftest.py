@@ -215,3 +215,22 @@ def wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def finished(job_id: int, timeout: float, what: str):
+    """The job once a worker has finished it (succeeded or failed)."""
+    from workbench.jobs.models import Job
+
+    return wait_for(lambda: Job.objects.filter(pk=job_id, status__in=["succeeded", "failed"]).first(), timeout, what)
+
+
+def upload_through_worker(api, workspace, frame, filename: str = "demo.csv"):
+    """Upload a table as alice through the API and return its ingest job once a real worker finished it."""
+    response = api(
+        "alice",
+        "post",
+        f"/api/v1/workspaces/{workspace.pk}/datasets",
+        data={"file": SimpleUploadedFile(filename, frame.to_csv(index=False).encode())},
+    )
+    assert response.status_code == 202, response.content
+    return finished(response.json()["job"]["id"], 60, "ingest")

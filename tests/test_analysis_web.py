@@ -8,7 +8,7 @@ import json
 import nbformat
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import finished, upload_through_worker, wait_for
 from workbench.analysis import actions
 from workbench.analysis.models import Conversation, Turn, TurnStatus
 from workbench.datasets.models import Version
@@ -90,24 +90,15 @@ def test_a_conversation_is_started_on_the_synthetic_tier_and_outsiders_get_404(
 def test_a_chart_question_on_the_demo_is_answered_in_the_page_by_the_default_model_through_celery(
     start_worker, api, client, users, workspace, settings
 ):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from workbench.console.demo import demo_table
     from workbench.datasets.actions import read_table
 
     start_worker("llm", queues="cpu,gpu")
     demo = demo_table()
     demo.loc[:7, "sex"] = INJECTION  # a prompt injection in a cell, frequent enough to reach the synthetic copy
-    response = api(
-        "alice",
-        "post",
-        f"/api/v1/workspaces/{workspace.pk}/datasets",
-        data={"file": SimpleUploadedFile("demo.csv", demo.to_csv(index=False).encode())},
-    )
-    ingest = wait_for(lambda: Job.objects.filter(pk=response.json()["job"]["id"], status__in=["succeeded", "failed"]).first(), 60, "ingest")
-    raw = Version.objects.get(pk=ingest.result["version"])
+    raw = Version.objects.get(pk=upload_through_worker(api, workspace, demo).result["version"])
     job = api("alice", "post", f"/api/v1/versions/{raw.pk}/synthesize", data={"seed": 2}, content_type="application/json").json()["job"]
-    job = wait_for(lambda: Job.objects.filter(pk=job["id"], status__in=["succeeded", "failed"]).first(), 120, "synthesis")
+    job = finished(job["id"], 120, "synthesis")
     assert job.status == "succeeded", job.error
     synthetic = Version.objects.get(pk=job.result["version"])
     wait_for(lambda: not Job.objects.exclude(status__in=["succeeded", "failed", "cancelled"]).exists(), 60, "the profiles")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from tests.conftest import wait_for
+from tests.conftest import finished, upload_through_worker, wait_for
 from workbench.jobs.actions import create_job
 from workbench.jobs.models import Job
 
@@ -45,7 +45,6 @@ def test_an_upload_is_ingested_and_profiled_by_a_real_worker(start_worker, api, 
 def test_free_text_is_scanned_and_cleaned_in_chunks_by_several_workers(start_worker, api, workspace, users):
     """A chord over two worker processes: both take chunks, the closing task finishes the job, and the
     ANONYMIZED version holds no name of the notes' patients."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     from workbench.console.demo import demo_table
     from workbench.datasets.actions import read_table
@@ -54,14 +53,7 @@ def test_free_text_is_scanned_and_cleaned_in_chunks_by_several_workers(start_wor
     for name in ("chunks-a", "chunks-b"):
         start_worker(name, WORKBENCH_TEXT_CHUNK_ROWS="20")  # 418 rows: 21 chunks
     demo = demo_table()
-    response = api(
-        "alice",
-        "post",
-        f"/api/v1/workspaces/{workspace.pk}/datasets",
-        data={"file": SimpleUploadedFile("demo.csv", demo.to_csv(index=False).encode())},
-    )
-    ingest = wait_for(lambda: Job.objects.filter(pk=response.json()["job"]["id"], status__in=["succeeded", "failed"]).first(), 60, "ingest")
-    version = ingest.result["version"]
+    version = upload_through_worker(api, workspace, demo).result["version"]
     scan = api("alice", "post", f"/api/v1/versions/{version}/scan").json()["job"]["id"]
     scan = wait_for(lambda: Job.objects.filter(pk=scan, status__in=["succeeded", "failed"]).first(), 120, "the chunked scan")
     assert scan.status == "succeeded", scan.error
@@ -80,15 +72,11 @@ def test_free_text_is_scanned_and_cleaned_in_chunks_by_several_workers(start_wor
 def test_a_deep_synthesis_goes_to_the_gpu_queue_and_a_gpu_worker_runs_it(start_worker, api, workspace):
     """Only a worker listening on `gpu` takes it (a CPU-only worker leaves it alone); on a machine without a GPU
     the engine trains on the CPU, and the SYNTHETIC version names the device."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from workbench.console.demo import demo_table
     from workbench.datasets.models import Version
 
     start_worker("cpu-only", queues="cpu")
-    csv = demo_table().to_csv(index=False).encode()
-    response = api("alice", "post", f"/api/v1/workspaces/{workspace.pk}/datasets", data={"file": SimpleUploadedFile("demo.csv", csv)})
-    ingest = wait_for(lambda: Job.objects.filter(pk=response.json()["job"]["id"], status__in=["succeeded", "failed"]).first(), 60, "ingest")
+    ingest = upload_through_worker(api, workspace, demo_table())
     response = api(
         "alice",
         "post",
@@ -103,7 +91,7 @@ def test_a_deep_synthesis_goes_to_the_gpu_queue_and_a_gpu_worker_runs_it(start_w
     job.refresh_from_db()
     assert job.status == "queued"  # the CPU worker does not take it
     start_worker("gpu-node", queues="gpu", WORKBENCH_DEEP_MAX_EPOCHS="3")
-    job = wait_for(lambda: Job.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).first(), 240, "the deep synthesis")
+    job = finished(job.pk, 240, "the deep synthesis")
     assert job.status == "succeeded", job.error
     synthetic = Version.objects.get(pk=job.result["version"])
     assert synthetic.tier == "SYNTHETIC" and synthetic.row_count == 100
