@@ -54,7 +54,7 @@ def run(folder: Path, epochs: float, devices: list[str]) -> None:
     from django.conf import settings
 
     settings.configure(
-        SYNTH_DEEP_DEVICE="auto", SYNTH_DEEP_MAX_EPOCHS=epochs, SYNTH_DEEP_MAX_MINUTES=30.0, SYNTH_SCRATCH_DIR=Path("/tmp/deep-scratch")
+        SYNTH_DEEP_DEVICE="auto", SYNTH_DEEP_MAX_EPOCHS=epochs, SYNTH_DEEP_MAX_MINUTES=30.0, SCRATCH_DIR=Path("/tmp/deep-scratch")
     )
     import pandas as pd
     import torch

@@ -90,7 +90,7 @@ def test_the_deep_generator_trains_on_the_cpu_and_keeps_types(package, item, tmp
     assert report["privacy"]["exact_copies_of_rare_rows"] == 0
     assert report["fidelity"]["score"] > 60, report["fidelity"]
     assert model["method"] == "deep" and len(model["archive"]) > 1000  # the trained network travels with the version
-    assert not list((settings.SYNTH_SCRATCH_DIR).glob("deep-*"))  # the engine's working folder (training rows) is gone
+    assert not list((settings.SCRATCH_DIR).glob("deep-*"))  # the engine's working folder (training rows) is gone
 
 
 def test_the_deep_method_without_its_packages_is_refused_with_what_to_install(tmp_path, monkeypatch):

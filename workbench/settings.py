@@ -210,9 +210,10 @@ if SYNTH_DEEP_QUEUE not in ("cpu", "gpu"):
     raise ImproperlyConfigured(f"WORKBENCH_DEEP_QUEUE must be cpu or gpu, not {SYNTH_DEEP_QUEUE!r}.")
 SYNTH_DEEP_MAX_EPOCHS = env_float("WORKBENCH_DEEP_MAX_EPOCHS", 100.0, minimum=0.01)
 SYNTH_DEEP_MAX_MINUTES = env_float("WORKBENCH_DEEP_MAX_MINUTES", 30.0, minimum=0.01)
-# Where the deep generator's engine keeps its working folder (training rows in plain Parquet, for the length of
-# a training run, in a private folder removed afterwards): a tmpfs is best.
-SYNTH_SCRATCH_DIR = env_path("WORKBENCH_SCRATCH_DIR", str(DATA_DIR / "scratch"))
+# Private working folders (mode 0700, removed when the work ends) that hold plain data for a moment: the deep
+# generator's engine trains from the rows in plain Parquet, and a question's safe-tier table is decrypted there for
+# the sandbox. A tmpfs is best.
+SCRATCH_DIR = env_path("WORKBENCH_SCRATCH_DIR", str(DATA_DIR / "scratch"))
 # The LLM code interpreter. Backend "llama-cpp" loads a GGUF in the worker (WORKBENCH_LLM_MODEL: a known model's
 # name, assembled by `manage.py install_model`, or a path to any .gguf); "openai" talks to an OpenAI-compatible
 # server on the site's network (llama.cpp server, vLLM, Ollama) at WORKBENCH_LLM_ENDPOINT.

@@ -127,7 +127,7 @@ def answer_turn(*, job, progress) -> dict:
     except ModelUnavailable as error:
         _finish(turn, key, {"question": turn.question, "failed": str(error), "answer": str(error)}, failed=True)
         raise JobError(str(error)) from None
-    scratch = Path(settings.SYNTH_SCRATCH_DIR)
+    scratch = Path(settings.SCRATCH_DIR)
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ask-", dir=scratch) as folder:
         table = read_table(conversation.version)  # the safe tier, decrypted into a private folder for the sandbox

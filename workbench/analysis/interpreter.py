@@ -113,7 +113,7 @@ def extract_code(reply: str) -> str:
     """The first fenced code block (python or not); a reply with no fence is taken as code if it parses."""
     blocks = re.findall(r"```(?:python|py)?[ \t]*\n(.*?)```", reply, flags=re.S)
     if blocks:
-        return max(blocks[:1], key=len).strip()
+        return blocks[0].strip()
     unterminated = re.search(r"```(?:python|py)?[ \t]*\n(.*)", reply, flags=re.S)  # the reply ran out of tokens
     if unterminated:
         return unterminated.group(1).strip()

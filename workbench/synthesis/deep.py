@@ -77,7 +77,7 @@ class TabularARGN(Generator):
             return
         device = _device(self.device)
         table = pd.DataFrame({name: self._to_engine(frame[name], plan.kinds[name]) for name in self.columns})
-        scratch = Path(settings.SYNTH_SCRATCH_DIR)
+        scratch = Path(settings.SCRATCH_DIR)
         scratch.mkdir(parents=True, exist_ok=True)
         workspace = Path(tempfile.mkdtemp(prefix="deep-", dir=scratch))  # mode 0700
         try:
@@ -112,7 +112,7 @@ class TabularARGN(Generator):
         out = {}
         if self.columns:
             engine = _engine()
-            scratch = Path(settings.SYNTH_SCRATCH_DIR)
+            scratch = Path(settings.SCRATCH_DIR)
             scratch.mkdir(parents=True, exist_ok=True)
             workspace = Path(tempfile.mkdtemp(prefix="deep-", dir=scratch))
             try:
