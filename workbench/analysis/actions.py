@@ -16,7 +16,7 @@ from workbench.analysis.models import Conversation, Turn, TurnStatus
 from workbench.audit.actions import record_event
 from workbench.datasets.models import Tier, Version
 from workbench.datasets.storage import unwrap_key
-from workbench.jobs.actions import JobError, create_job
+from workbench.jobs.actions import JobCancelled, JobError, create_job
 
 MAX_QUESTION_CHARS = 2000
 STREAM_EVERY_SECONDS = 0.4
@@ -148,6 +148,9 @@ def answer_turn(*, job, progress) -> dict:
         )
         try:
             answer = interpreter.ask(turn.question, frame, data_file, history=history, on_event=stream)
+        except JobCancelled:
+            _finish(turn, key, {"question": turn.question, "failed": "Cancelled.", "answer": "Cancelled."}, failed=True)
+            raise
         except Exception as error:
             message = f"The turn failed in the worker ({type(error).__name__}); ask again or tell the site admin."
             _finish(turn, key, {"question": turn.question, "failed": message, "answer": message}, failed=True)

@@ -101,6 +101,8 @@ class TabularARGN(Generator):
         except SynthesisError:
             raise
         except Exception as error:  # the engine's messages can quote values: name the failure only
+            if type(error).__name__ == "JobCancelled":  # the job's progress callback: a cancel, not a failure
+                raise
             raise SynthesisError(f"The deep generator failed while training ({type(error).__name__}).") from None
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
