@@ -51,7 +51,8 @@ def assert_types_kept(real: pa.Table, schema: list[dict], synthetic: pd.DataFram
         if kinds[name] in ("category", "bool", "text"):
             assert set(b.dropna().astype(str)) <= set(a.dropna().astype(str)) | {OTHER}, name
         elif kinds[name] in ("int", "float", "date", "datetime"):
-            assert b.dropna().min() >= a.min() and b.dropna().max() <= a.max(), name
+            present = b.dropna()  # a DP run may leave a mostly-missing column with no values at all
+            assert present.empty or (present.min() >= a.min() and present.max() <= a.max()), name
 
 
 @pytest.mark.parametrize("package,item", REAL_TABLES)
