@@ -139,11 +139,7 @@ def answer_turn(*, job, progress) -> dict:
             model,
             repairs=settings.ANALYSIS_REPAIRS,
             history_turns=settings.ANALYSIS_HISTORY_TURNS,
-            limits=Limits(
-                cpu_seconds=settings.SANDBOX_CPU_SECONDS,
-                wall_seconds=settings.SANDBOX_WALL_SECONDS,
-                memory_bytes=settings.SANDBOX_MEMORY_BYTES,
-            ),
+            limits=Limits.from_settings(),
             scratch=Path(folder),
         )
         try:

@@ -37,6 +37,15 @@ class Limits:
     open_files: int = 256
     processes: int = 256  # threads count too (numpy, Arrow); new processes are refused by seccomp anyway
 
+    @classmethod
+    def from_settings(cls) -> "Limits":
+        """The site's limits (WORKBENCH_SANDBOX_CPU_SECONDS, _WALL_SECONDS, _MEMORY); the rest as above."""
+        from django.conf import settings
+
+        return cls(
+            cpu_seconds=settings.SANDBOX_CPU_SECONDS, wall_seconds=settings.SANDBOX_WALL_SECONDS, memory_bytes=settings.SANDBOX_MEMORY_BYTES
+        )
+
 
 @dataclass
 class Outcome:

@@ -39,11 +39,7 @@ class Command(BaseCommand):
         interpreter = Interpreter(
             llm,
             repairs=settings.ANALYSIS_REPAIRS if repairs is None else repairs,
-            limits=Limits(
-                cpu_seconds=settings.SANDBOX_CPU_SECONDS,
-                wall_seconds=settings.SANDBOX_WALL_SECONDS,
-                memory_bytes=settings.SANDBOX_MEMORY_BYTES,
-            ),
+            limits=Limits.from_settings(),
         )
 
         def event(kind, value):
