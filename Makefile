@@ -15,6 +15,32 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip==26.3
 
+# llama-cpp-python, compiled once per machine for any x86-64 CPU with AVX2 (2013 on), never for this CPU only: a
+# native build uses what the build CPU has (AVX-512, AMX) and dies with SIGILL on a CPU without it, or on a VM that
+# advertises AMX it cannot run. pip's wheel cache keys a build by its source, not by CMAKE_ARGS, so the wheel is
+# built without that cache into a wheelhouse folder keyed by the version and the flags, and installed from there.
+# A site that wants AMX or AVX-512 kernels sets LLAMA_CMAKE_ARGS itself (a different key, so a different wheel).
+LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python==\([^ ]*\).*/\1/p' requirements-llm.txt)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF \
+	-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_F16C=ON -DGGML_FMA=ON -DGGML_BMI2=ON -DGGML_AVX2=ON \
+	-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+WHEELHOUSE ?= $(HOME)/.cache/workbench/wheels
+LLAMA_KEY := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(strip $(LLAMA_CMAKE_ARGS))' | sha256sum | cut -c1-16)
+LLAMA_WHEELS := $(WHEELHOUSE)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
+
+$(LLAMA_WHEELS)/.built: requirements-llm.txt | $(BIN)/python
+	rm -rf $(LLAMA_WHEELS).partial && mkdir -p $(LLAMA_WHEELS).partial
+	echo '$(strip $(LLAMA_CMAKE_ARGS))' > $(LLAMA_WHEELS).partial/CMAKE_ARGS
+	CMAKE_ARGS='$(strip $(LLAMA_CMAKE_ARGS))' FORCE_CMAKE=1 $(BIN)/pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+		-w $(LLAMA_WHEELS).partial llama-cpp-python==$(LLAMA_VERSION)
+	rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).partial $(LLAMA_WHEELS) && touch $@
+
+$(VENV)/.installed-llm-$(LLAMA_KEY): $(LLAMA_WHEELS)/.built $(VENV)/.installed
+	$(BIN)/pip install --no-index --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	rm -f $(VENV)/.installed-llm-*
+	touch $@
+
 $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements.txt
 	touch $@
@@ -40,11 +66,17 @@ $(DEFAULT_MODEL): | $(VENV)/.installed
 $(SMALL_MODEL): | $(VENV)/.installed
 	$(BIN)/python -m workbench.analysis.weights qwen2.5-coder-0.5b --folder $(MODEL_DIR)
 
-install: $(VENV)/.installed $(DEFAULT_MODEL)
+# The installed llama.cpp is checked in a subprocess (a SIGILL kills that one, not make): it loads the model and
+# generates, and its libraries hold no instruction above the baseline (buildcheck.py).
+LLM_CHECK = $(BIN)/python -m workbench.analysis.buildcheck
+
+install: $(VENV)/.installed $(VENV)/.installed-llm-$(LLAMA_KEY) $(DEFAULT_MODEL)
+	$(LLM_CHECK) --model $(DEFAULT_MODEL)
 
 install-gpu: $(VENV)/.installed-gpu
 
-install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu $(DEFAULT_MODEL) $(SMALL_MODEL)
+install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu $(VENV)/.installed-llm-$(LLAMA_KEY) $(DEFAULT_MODEL) $(SMALL_MODEL)
+	$(LLM_CHECK) --model $(SMALL_MODEL)
 
 # Embedded default: SQLite, a broker that needs no server, one web process and one worker.
 run: install

@@ -236,6 +236,15 @@ ANALYSIS_HISTORY_TURNS = env_int("WORKBENCH_ANALYSIS_HISTORY_TURNS", 3)
 SANDBOX_CPU_SECONDS = env_int("WORKBENCH_SANDBOX_CPU_SECONDS", 60, minimum=1)
 SANDBOX_WALL_SECONDS = env_int("WORKBENCH_SANDBOX_WALL_SECONDS", 90, minimum=1)
 SANDBOX_MEMORY_BYTES = env_bytes("WORKBENCH_SANDBOX_MEMORY", 4 * 1024**3)
+# The code sandbox's container: bubblewrap (Debian package `bubblewrap`). Model code runs only when every layer
+# (namespaces, landlock, seccomp) holds, unless the site names the ones it accepts to lose here; every turn says so.
+SANDBOX_BWRAP = env_str("WORKBENCH_SANDBOX_BWRAP", "bwrap")
+SANDBOX_ALLOW_MISSING = env_list("WORKBENCH_SANDBOX_ALLOW_MISSING", "")
+for _layer in SANDBOX_ALLOW_MISSING:
+    if _layer not in ("namespaces", "landlock", "seccomp"):
+        raise ImproperlyConfigured(
+            f"WORKBENCH_SANDBOX_ALLOW_MISSING names {_layer!r}; it takes a comma-separated list of namespaces, landlock, seccomp."
+        )
 
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)

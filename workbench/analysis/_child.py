@@ -1,19 +1,24 @@
-"""The sandboxed side of a code run. Started by `sandbox.run` as `python -I _child.py` in a private working folder
-that holds only the safe tier's Parquet file and the job; it imports nothing of the workbench (no settings, no
-keys) and its environment is empty but for a PATH and thread counts.
+"""The sandboxed side of a code run, started by `sandbox.run` as `python -I -B child.py FRAMES_FD DATA_FD` inside a
+bubblewrap box (its own mount, PID, IPC, network, UTS and user namespaces: a read-only Python tree, a size-capped
+tmpfs as the working folder, no /etc, no data folder, no other process). It imports nothing of the workbench (no
+settings, no keys) and its environment holds only a PATH and thread counts.
 
-Order matters: first the allowed libraries are imported and the table read (they open files and start threads),
-then the process locks itself in, with OS boundaries that the code cannot undo:
+Order matters: first the allowed libraries are imported and the table read from the descriptor the parent opened
+(they open files and start threads), then the process locks itself in, with boundaries the code cannot undo:
 
-1. Landlock: the file system is read-only Python and its libraries, read-write this folder, nothing else (no data
-   folder, no /etc, no /proc, no home); signals and abstract sockets cannot reach outside processes.
-2. seccomp: no new processes (fork, vfork, clone without CLONE_THREAD, execve), no sockets of any kind, no
-   ptrace or reading other processes' memory, no namespaces, mounts, BPF or kernel keyrings.
+1. Landlock: the file system is read-only Python and its libraries, read-write this folder, nothing else (no /proc,
+   no /dev but null and urandom); signals and abstract sockets cannot reach outside the box.
+2. seccomp: no new processes (fork, vfork, clone without CLONE_THREAD, execve), no sockets, no ptrace or reading
+   other processes' memory, no namespaces or mounts, no SysV or POSIX IPC, no inotify/fanotify, no memfd, no
+   prlimit on any process but itself, no BPF or kernel keyrings; a system call of another architecture (int 0x80,
+   x32) kills the whole process.
 
-Only then is the model's code run, in a namespace whose builtins import only an allow-list of analysis
-libraries and open files only in this folder. That Python layer gives clear messages; the OS layers hold even
-if it is walked around. Resource limits (CPU seconds, memory, file size, processes, open files) were set by the
-parent before this interpreter started, and the parent keeps the wall clock.
+Then it writes one line to the frames descriptor saying which layers it holds — before any of the model's code
+exists in this process, so that code cannot forge it — and only then reads the job (code and limits) from stdin.
+The parent checks from outside what it can (namespaces, seccomp mode, no_new_privs, limits, environment) before it
+sends the code. The result is the second line on the frames descriptor; the parent trusts none of it (it parses
+with a schema and applies every cap itself). The Python layer below (import allow-list, no dunder walks) gives
+clear messages; the OS layers hold even if it is walked around.
 """
 
 import ast
@@ -103,16 +108,12 @@ def lock_file_system(read_only: list[str], read_write: list[str]) -> int:
 
 def lock_system_calls(seccomp) -> None:
     """seccomp (the `pyseccomp` module, imported before the file system was locked): everything allowed but what
-    could leave the box."""
+    could leave the box or reach past its limits."""
     refuse = seccomp.ERRNO(errno.EPERM)
     rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-    for call in (
-        "execve", "execveat", "fork", "vfork", "socket", "socketpair", "ptrace", "process_vm_readv", "process_vm_writev",
-        "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "bpf", "perf_event_open", "keyctl", "add_key",
-        "request_key", "userfaultfd", "io_uring_setup", "kexec_load", "init_module", "finit_module", "personality",
-        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "prctl", "seccomp", "open_by_handle_at",
-        "name_to_handle_at", "pidfd_open", "pidfd_getfd", "kcmp",
-    ):  # fmt: skip
+    # int 0x80 and x32 system calls bypass a filter written for x86-64: they kill the process, not one thread
+    rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
+    for call in FORBIDDEN_CALLS:
         try:
             rules.add_rule(refuse, call)
         except Exception:  # a call this architecture does not have
@@ -120,7 +121,33 @@ def lock_system_calls(seccomp) -> None:
     clone_thread = 0x00010000
     rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, clone_thread, 0))  # processes, not threads
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags are out of reach: glibc falls back to clone
+    rules.add_rule(refuse, "prlimit64", seccomp.Arg(0, seccomp.NE, 0))  # its own limits only (pid 0)
     rules.load()
+
+
+FORBIDDEN_CALLS = (
+    # new programs and processes (threads stay allowed through clone above)
+    "execve", "execveat", "fork", "vfork",
+    # the network, and other processes
+    "socket", "socketpair", "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_getfd",
+    "pidfd_send_signal", "kcmp", "process_madvise", "setpriority", "sched_setaffinity", "sched_setscheduler",
+    "ioprio_set", "migrate_pages", "move_pages",
+    # namespaces, mounts, privileges
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "mount_setattr", "move_mount", "open_tree",
+    "fsopen", "fsconfig", "fsmount", "fspick", "setuid", "setgid", "setreuid", "setregid", "setresuid",
+    "setresgid", "setfsuid", "setfsgid", "setgroups", "capset", "prctl", "seccomp", "personality",
+    "open_by_handle_at", "name_to_handle_at",
+    # memory and state outside the address-space limit, watching the file system
+    "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+    "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+    "memfd_create", "memfd_secret", "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_init",
+    "fanotify_mark", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # the kernel itself
+    "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load", "init_module",
+    "finit_module", "delete_module", "reboot", "swapon", "swapoff", "syslog", "acct", "quotactl", "lookup_dcookie",
+    "vhangup", "iopl", "ioperm", "modify_ldt", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "sethostname", "setdomainname",
+)  # fmt: skip
 
 
 # --- the Python layer -------------------------------------------------------------------------------------------
@@ -237,27 +264,62 @@ class CappedOutput(io.TextIOBase):
         self.stream.flush()
 
 
-def main() -> None:
+def _write_frame(fd: int, document: dict) -> None:
+    data = (json.dumps(document, default=str) + "\n").encode("utf-8", "replace")
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _load_seccomp():
+    """pyseccomp, with its two libraries named: ctypes' own search would start a program (ldconfig) to find them."""
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}.get(name) or search(name)
+    try:
+        import pyseccomp
+    finally:
+        ctypes.util.find_library = search
+    return pyseccomp
+
+
+def _read_job() -> dict:
+    data = sys.stdin.buffer.read()
+    sys.stdin.close()
+    return json.loads(data)
+
+
+def main(frames_fd: int, data_fd: int) -> None:
     workdir = os.getcwd()
-    job = json.loads(open("job.json").read())
-    limits = job["limits"]
+    os.set_inheritable(frames_fd, False)
     result: dict = {"ok": False}
     import numpy as np
     import pandas as pd
     import plotly.express as px
     import plotly.graph_objects as go
-    import pyseccomp  # finds libseccomp through the loader cache in /etc: before the file system is locked
 
-    df = pd.read_parquet(job["data_file"]) if job.get("data_file") else pd.DataFrame()
+    seccomp = _load_seccomp()
+    if data_fd >= 0:
+        with os.fdopen(data_fd, "rb") as handle:  # opened by the parent; closed before the code exists
+            df = pd.read_parquet(handle)
+    else:
+        df = pd.DataFrame()
     prefixes = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *[p for p in sys.path if p and os.path.isdir(p)]})
-    layers = {
-        "landlock_abi": lock_file_system(
+    layers: dict = {}
+    try:
+        layers["landlock_abi"] = lock_file_system(
             prefixes + ["/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/share/zoneinfo", "/dev/null", "/dev/urandom"], [workdir]
         )
-    }
-    lock_system_calls(pyseccomp)
-    layers["seccomp"] = True
-    result["layers"] = layers
+    except OSError as error:
+        layers["landlock_error"] = str(error)
+    try:
+        lock_system_calls(seccomp)
+        layers["seccomp"] = True
+    except OSError as error:
+        layers["seccomp_error"] = str(error)
+    _write_frame(frames_fd, {"layers": layers})
+    job = _read_job()  # sent by the parent only once it has checked the layers from outside
+    limits = job["limits"]
     sys.stdout = sys.stderr = CappedOutput(sys.__stdout__, 16 * limits["output_bytes"])
     namespace = {"df": df, "pd": pd, "np": np, "px": px, "go": go, "__name__": "__analysis__", "__builtins__": safe_builtins(workdir)}
     try:
@@ -274,10 +336,12 @@ def main() -> None:
         lines = "".join(traceback.format_list(frames)[-5:])
         message = "".join(traceback.format_exception_only(type(error), error)).strip()
         result["error"] = {"type": type(error).__name__, "message": message[:2000], "traceback": lines[-4000:]}
-    sys.stdout.flush()
-    with open("result.json", "w") as handle:
-        json.dump(result, handle, default=str)
+    try:
+        sys.stdout.flush()
+    except BaseException:  # noqa: BLE001 — the parent stops reading past its cap
+        pass
+    _write_frame(frames_fd, result)
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]), int(sys.argv[2]))

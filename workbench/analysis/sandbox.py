@@ -1,16 +1,31 @@
-"""Run generated code in a box: a fresh process per run, in a private folder that holds only the safe tier's
-Parquet file, with an empty environment (no secrets, no settings), resource limits, a wall clock, and inside it
-Landlock and seccomp (see `_child.py`). The parent decides nothing from what the code says; it reads the result
-file the child wrote, with caps on every size, and turns how the process ended into a clear message.
+"""Run generated code in a box, and trust nothing that comes out of it.
 
-RAW data never enters the box: callers pass the safe tier's plain Parquet (written into the folder here and
-removed afterwards), and the data key, the master key and the settings stay in the worker's own process.
+Each run is a fresh process inside a bubblewrap container of its own (the sandbox Flatpak uses): new mount, PID,
+IPC, network, UTS, cgroup and user namespaces; no capabilities; a read-only view of the Python tree and its
+libraries only; a private /proc and a minimal /dev; a size-capped tmpfs as its working folder; dies with its
+parent. Inside it the child locks itself further with Landlock and seccomp (`_child.py`). Resource limits (CPU
+seconds, address space, file size, open files, processes) are set before it starts, and the parent keeps a wall
+clock.
+
+Nothing RAW enters the box: callers pass the safe tier's plain Parquet, which the parent opens and hands in as a
+read-only descriptor (the file itself is not in the box's file system). The data key, the master key and the
+settings stay in the worker.
+
+What the box says is hostile input. The parent reads only from pipes it created before the child started (never
+a file by name, which the child could swap for a link, a FIFO or a device), stops reading past a byte cap on each,
+checks the layers from outside (/proc/<pid>/ns, Seccomp and NoNewPrivs in /proc/<pid>/status, the limits and the
+environment) before it sends the code at all, parses the result with a schema and applies every cap itself. A
+malformed result is a clear refusal on the turn, never an exception.
+
+A host without a layer runs no model code: the outcome says which layer is missing and how to enable it, unless
+the site opted in to fewer layers (`WORKBENCH_SANDBOX_ALLOW_MISSING`), which every outcome then shows.
 """
 
-import ctypes
 import json
+import math
 import os
 import resource
+import selectors
 import shutil
 import signal
 import subprocess
@@ -21,8 +36,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHILD = Path(__file__).with_name("_child.py")
-_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+BOX_FOLDER = "/box"  # the working folder inside the box (a tmpfs)
+BOX_CHILD = "/sandbox/child.py"
+LAYERS = ("namespaces", "landlock", "seccomp")
 _WROTE_TOO_MUCH = "The code wrote more than {} MB (printed output counts) and was stopped."
+_HOW_TO_ENABLE = {
+    "namespaces": (
+        "install bubblewrap (Debian: apt-get install bubblewrap) and allow user namespaces "
+        "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0; in Docker see docker-compose.yml)"
+    ),
+    "landlock": "use a kernel with Landlock (Linux 5.13 or newer, enabled in the lsm= boot list)",
+    "seccomp": "install libseccomp (Debian: libseccomp2) and run on a kernel with seccomp filters",
+}
 
 
 @dataclass(frozen=True)
@@ -30,12 +55,26 @@ class Limits:
     cpu_seconds: int = 60
     wall_seconds: float = 90.0
     memory_bytes: int = 4 * 1024**3
-    file_bytes: int = 64 * 1024**2
+    file_bytes: int = 64 * 1024**2  # one file, and the whole working folder (its tmpfs)
     output_bytes: int = 64 * 1024  # printed output kept (head)
     figure_bytes: int = 5 * 1024**2
+    figures: int = 5
     table_rows: int = 200
+    table_columns: int = 100
+    cell_chars: int = 2000
     open_files: int = 256
     processes: int = 256  # threads count too (numpy, Arrow); new processes are refused by seccomp anyway
+
+    @property
+    def result_bytes(self) -> int:
+        """The most the result line may hold: the figures, a table and the rest."""
+        return self.figures * self.figure_bytes + 4 * 1024**2
+
+    @property
+    def printed_bytes(self) -> int:
+        """Printed output past this stops the run (the child's own cap is 16 × output_bytes; this one holds even if
+        the code writes to the descriptor directly)."""
+        return 32 * self.output_bytes
 
     @classmethod
     def from_settings(cls) -> "Limits":
@@ -75,57 +114,96 @@ class Outcome:
         }
 
 
-def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None, scratch: str | Path | None = None) -> Outcome:
-    """Run `code` with `df` read from `data_file` (plain Parquet of the safe tier); never raises for the code's faults."""
-    limits = limits or Limits()
-    base = Path(scratch) if scratch else Path(tempfile.gettempdir())
-    base.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="sandbox-", dir=base))  # mode 0700
+def _stopped(message: str, stdout: str = "", *, kind: str = "SandboxStopped", seconds: float = 0.0, layers=None) -> Outcome:
+    return Outcome(False, stdout, {"type": kind, "message": message}, seconds=seconds, layers=layers or {})
+
+
+# --- the host ----------------------------------------------------------------------------------------------------
+
+
+def allowed_missing() -> frozenset[str]:
+    """The layers the site accepts to run without (WORKBENCH_SANDBOX_ALLOW_MISSING); none by default."""
     try:
-        job = {"code": code, "limits": limits.__dict__, "data_file": None}
-        if data_file:
-            shutil.copyfile(data_file, workdir / "data.parquet")
-            job["data_file"] = "data.parquet"
-        (workdir / "job.json").write_text(json.dumps(job))
-        started = time.monotonic()
-        with open(workdir / "stdout.txt", "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(CHILD)],
-                cwd=workdir,
-                env=_environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=lambda: _limit(limits),  # noqa: PLW1509 — runs in the child between fork and exec
-                start_new_session=True,
-                close_fds=True,
-            )
-            try:
-                process.wait(timeout=limits.wall_seconds)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            _kill_group(process)
-        seconds = time.monotonic() - started
-        stdout = _head(workdir / "stdout.txt", limits.output_bytes)
-        if (workdir / "stdout.txt").stat().st_size >= limits.file_bytes:
-            return Outcome(
-                False,
-                stdout,
-                {"type": "SandboxStopped", "message": _WROTE_TOO_MUCH.format(limits.file_bytes // 1024**2)},
-                seconds=time.monotonic() - started,
-            )
-        document = _read_result(workdir / "result.json", limits)
-        return _outcome(process.returncode, timed_out, stdout, document, seconds, limits)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        from django.conf import settings
+
+        return frozenset(settings.SANDBOX_ALLOW_MISSING)
+    except Exception:  # outside Django (a benchmark, the child's tests): the strict default
+        return frozenset()
+
+
+def bubblewrap() -> str | None:
+    try:
+        from django.conf import settings
+
+        configured = settings.SANDBOX_BWRAP
+    except Exception:
+        configured = "bwrap"
+    return shutil.which(configured)
+
+
+def _python_tree() -> list[str]:
+    """The folders the box sees, read-only: the interpreter and the virtual environment (their libraries and
+    site-packages), and the system's shared libraries (numpy's, Arrow's, libseccomp). Not the worker's sys.path,
+    which holds the project folder; nothing under /etc but the loader cache."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    for system in ("/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/share/zoneinfo", "/lib", "/lib64"):
+        if os.path.exists(system):
+            paths.add(system)
+    # a folder inside another one that is bound already needs no bind of its own
+    kept = []
+    for path in sorted(paths, key=len):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _exposes_data(tree: list[str]) -> str | None:
+    """A bound folder that holds the data folder (RAW files, keys) would put it in the box: name it, to refuse."""
+    try:
+        from django.conf import settings
+
+        private = [Path(settings.DATA_DIR).resolve(), Path(settings.LLM_MODEL_DIR).resolve()]
+    except Exception:
+        return None
+    for path in tree:
+        bound = Path(path).resolve()
+        for folder in private:
+            if folder == bound or bound in folder.parents:
+                return f"the Python tree {path} holds {folder}"
+    return None
+
+
+def _bind_arguments(path: str) -> list[str]:
+    if os.path.islink(path) and os.path.dirname(path) == "/":  # merged /usr: /lib -> usr/lib
+        return ["--symlink", os.readlink(path), path]
+    real = os.path.realpath(path)
+    args = ["--ro-bind", real, real]
+    if real != path:
+        args += ["--symlink", real, path]
+    return args
+
+
+def _box_command(bwrap: str, limits: Limits, info_fd: int, frames_fd: int, data_fd: int) -> list[str]:
+    args = [bwrap, "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    args += ["--disable-userns", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox", "--cap-drop", "ALL"]
+    args += ["--die-with-parent", "--new-session", "--as-pid-1", "--info-fd", str(info_fd), "--clearenv"]
+    for name, value in _environment().items():
+        args += ["--setenv", name, value]
+    for path in _python_tree():
+        args += _bind_arguments(path)
+    if os.path.exists("/etc/ld.so.cache"):
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    args += ["--ro-bind", str(CHILD), BOX_CHILD, "--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(limits.file_bytes), "--tmpfs", BOX_FOLDER, "--chdir", BOX_FOLDER, "--remount-ro", "/"]
+    return [*args, "--", sys.executable, "-I", "-B", BOX_CHILD, str(frames_fd), str(data_fd)]
 
 
 def _environment() -> dict:
     return {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
-        "HOME": "/nonexistent",
+        "HOME": BOX_FOLDER,
+        "TMPDIR": BOX_FOLDER,
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -141,71 +219,474 @@ def _limit(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
     try:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
     except (ValueError, OSError):
         pass
-    # a network namespace of its own (no interfaces but a down loopback) where the host allows user namespaces
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+# --- one run -----------------------------------------------------------------------------------------------------
+
+
+def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None, scratch: str | Path | None = None) -> Outcome:
+    """Run `code` with `df` read from `data_file` (plain Parquet of the safe tier); never raises for the code's
+    faults, nor for anything the box writes."""
+    limits = limits or Limits()
+    missing_ok = allowed_missing()
+    bwrap = bubblewrap()
+    if bwrap is None and "namespaces" not in missing_ok:
+        return _refuse_missing({"namespaces": "bubblewrap (bwrap) is not installed"}, missing_ok)
+    exposed = _exposes_data(_python_tree()) if bwrap else None
+    if exposed:
+        return _stopped(f"The code was not run: {exposed}; move the data folder out of it.", kind="SandboxUnavailable")
+    base = Path(scratch) if scratch else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="sandbox-", dir=base))  # mode 0700; the box's folder when there is no box
+    opened: list[int] = []
     try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        return _run(code, data_file, limits, bwrap, folder, opened, missing_ok)
+    finally:
+        for fd in opened:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(code, data_file, limits: Limits, bwrap, folder: Path, opened: list[int], missing_ok) -> Outcome:
+    frames_read, frames_write = os.pipe()
+    info_read, info_write = os.pipe()
+    data_fd = os.open(data_file, os.O_RDONLY | os.O_CLOEXEC) if data_file else -1
+    opened += [frames_read, frames_write, info_read, info_write] + ([data_fd] if data_fd >= 0 else [])
+    passed = [frames_write, info_write] + ([data_fd] if data_fd >= 0 else [])
+    if bwrap:
+        command = _box_command(bwrap, limits, info_write, frames_write, data_fd)
+    else:  # the site opted in to running without namespaces
+        command = [sys.executable, "-I", "-B", str(CHILD), str(frames_write), str(data_fd)]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        cwd=folder,
+        env=_environment() | ({"HOME": str(folder), "TMPDIR": str(folder)} if not bwrap else {}),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: _limit(limits),  # noqa: PLW1509 — runs in the child between fork and exec
+        start_new_session=True,
+        pass_fds=passed,
+    )
+    for fd in (frames_write, info_write):
+        os.close(fd)
+        opened.remove(fd)
+    reader = _Reader(process, frames_read, info_read if bwrap else None, limits, started)
+    try:
+        return _converse(process, reader, code, limits, bool(bwrap), missing_ok, started)
+    finally:
+        reader.stop()
+
+
+def _converse(process, reader: "_Reader", code: str, limits: Limits, boxed: bool, missing_ok, started: float) -> Outcome:
+    first = reader.next_frame()
+    if boxed and reader.child_pid is None:
+        reader.wait_for_info(seconds=2.0)
+    pid = reader.child_pid if boxed else process.pid
+    if first is None or not isinstance(first.get("layers"), dict):
+        return reader.ended_without_result(first_frame=True)
+    layers, missing = _check_layers(first["layers"], pid, boxed, limits)
+    refused = {name: why for name, why in missing.items() if name not in missing_ok}
+    if refused:
+        return _refuse_missing(refused, missing_ok, stdout=reader.stdout_text(), seconds=time.monotonic() - started)
+    if missing:
+        layers["missing_allowed"] = sorted(missing)
+    job = json.dumps({"code": code, "limits": limits.__dict__}).encode()
+    try:
+        process.stdin.write(job)
+        process.stdin.close()
+    except (BrokenPipeError, OSError):
         pass
-    process.wait()
+    second = reader.next_frame()
+    seconds = time.monotonic() - started
+    if second is None:
+        outcome = reader.ended_without_result()
+        outcome.layers = layers
+        return outcome
+    outcome = parse_result(second, limits)
+    outcome.stdout, outcome.seconds, outcome.layers = reader.stdout_text(), seconds, layers
+    return outcome
 
 
-def _head(path: Path, cap: int) -> str:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(cap + 1)
-    except FileNotFoundError:
-        return ""
-    text = data[:cap].decode("utf-8", errors="replace")
-    return text + ("\n… (output cut at the cap)" if len(data) > cap else "")
+def _refuse_missing(missing: dict, missing_ok, *, stdout: str = "", seconds: float = 0.0) -> Outcome:
+    names = ", ".join(sorted(missing))
+    reasons = "; ".join(f"{name}: {why} — to enable it, {_HOW_TO_ENABLE[name]}" for name, why in sorted(missing.items()))
+    message = (
+        f"The code was not run: this host lacks the sandbox layer(s) {names} ({reasons}). A site admin can run "
+        "`manage.py doctor` for details, or accept fewer layers with WORKBENCH_SANDBOX_ALLOW_MISSING."
+    )
+    return _stopped(message, stdout, kind="SandboxUnavailable", seconds=seconds, layers={"missing": sorted(missing)})
 
 
-def _read_result(path: Path, limits: Limits) -> dict | None:
-    try:
-        if path.stat().st_size > limits.file_bytes:
-            return None
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+# --- checking the layers from outside ----------------------------------------------------------------------------
 
 
-def _outcome(code: int, timed_out: bool, stdout: str, document: dict | None, seconds: float, limits: Limits) -> Outcome:
-    if timed_out:
-        return Outcome(
-            False,
-            stdout,
-            {"type": "Timeout", "message": f"The code took longer than {limits.wall_seconds:g} s and was stopped."},
-            seconds=seconds,
-        )
-    if document is not None:
-        return Outcome(
-            bool(document.get("ok")),
-            stdout,
-            document.get("error"),
-            document.get("result"),
-            document.get("figures", []),
-            seconds,
-            document.get("layers", {}),
-        )
-    # the process ended without a result: say why, from how it ended
-    if code == -signal.SIGXCPU or code == -signal.SIGKILL and seconds < limits.wall_seconds:
-        message = f"The code used more than {limits.cpu_seconds} s of CPU time and was stopped."
-    elif code == -signal.SIGXFSZ:
-        message = _WROTE_TOO_MUCH.format(limits.file_bytes // 1024**2)
-    elif code == -signal.SIGSYS:
-        message = "The code made a system call the sandbox forbids and was stopped."
-    elif "MemoryError" in stdout or code == -signal.SIGSEGV or code == -signal.SIGABRT:
-        message = f"The code ran out of memory (limit {limits.memory_bytes // 1024**2:,} MB) or crashed the interpreter."
-    elif "Landlock is not available" in stdout or "landlock_" in stdout:
-        message = "The sandbox could not lock the file system on this host (Landlock); the code was not run."
+def _check_layers(reported: dict, pid: int | None, boxed: bool, limits: Limits) -> tuple[dict, dict]:
+    """What held, from what the kernel says about the child (and, for Landlock, which the kernel does not show,
+    from the line the child wrote before any model code existed). Returns (layers, missing: name -> why)."""
+    layers: dict = {}
+    missing: dict = {}
+    status = _proc_status(pid)
+    if boxed:
+        shared = [name for name in ("mnt", "pid", "net", "ipc", "uts", "user") if _same_namespace(pid, name)]
+        if pid is None or shared:
+            missing["namespaces"] = f"the box shares the worker's {', '.join(shared) or 'namespaces'}"
+        else:
+            layers["namespaces"] = ["mount", "pid", "net", "ipc", "uts", "user"]
     else:
-        message = f"The sandboxed process ended without a result (exit status {code})."
-    return Outcome(False, stdout, {"type": "SandboxStopped", "message": message}, seconds=seconds)
+        missing["namespaces"] = "bubblewrap is not used on this host"
+    if status.get("Seccomp") == "2" and status.get("NoNewPrivs") == "1":
+        layers["seccomp"] = True
+    else:
+        missing["seccomp"] = str(reported.get("seccomp_error") or "the child runs without a seccomp filter")[:300]
+    abi = reported.get("landlock_abi")
+    if isinstance(abi, int) and not isinstance(abi, bool) and 1 <= abi <= 64:
+        layers["landlock_abi"] = abi
+    else:
+        missing["landlock"] = str(reported.get("landlock_error") or "Landlock is not available")[:300]
+    if not _limits_hold(pid, limits):
+        missing["namespaces" if boxed else "seccomp"] = "the resource limits did not reach the child"
+    layers["rlimits"] = True
+    return layers, missing
+
+
+def _proc_status(pid: int | None) -> dict:
+    if not pid:
+        return {}
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            lines = handle.read(64 * 1024).decode("ascii", "replace").splitlines()
+    except OSError:
+        return {}
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def _same_namespace(pid: int | None, name: str) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}")
+    except OSError:
+        return True
+
+
+def _limits_hold(pid: int | None, limits: Limits) -> bool:
+    try:
+        with open(f"/proc/{pid}/limits", "rb") as handle:
+            text = handle.read(64 * 1024).decode("ascii", "replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("Max address space"):
+            return line.split()[3] == str(limits.memory_bytes)
+    return False
+
+
+# --- reading what the box writes ---------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads the box's pipes (frames, printed output, bubblewrap's info) with a cap on each and the wall clock;
+    stops the box when a cap or the clock runs out."""
+
+    def __init__(self, process, frames_fd: int, info_fd: int | None, limits: Limits, started: float):
+        self.process, self.limits, self.deadline = process, limits, started + limits.wall_seconds
+        self.started = started
+        self.selector = selectors.DefaultSelector()
+        self.buffers = {"frames": bytearray(), "stdout": bytearray(), "info": bytearray()}
+        self.caps = {"frames": limits.result_bytes, "stdout": limits.printed_bytes, "info": 64 * 1024}
+        self.stdout_total = 0
+        self.frames: list = []
+        self.child_pid: int | None = None
+        self.over: str | None = None  # which cap was passed
+        self.timed_out = False
+        for name, fd in (("frames", frames_fd), ("stdout", process.stdout.fileno()), ("info", info_fd)):
+            if fd is not None:
+                os.set_blocking(fd, False)
+                self.selector.register(fd, selectors.EVENT_READ, name)
+
+    def next_frame(self) -> dict | None:
+        """The next line on the frames pipe, parsed; None when the box ended, broke a cap or ran out of time."""
+        while not self.frames:
+            if self.over or self.timed_out or not self.selector.get_map():
+                return None
+            self._pump()
+        return self.frames.pop(0)
+
+    def wait_for_info(self, *, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while self.child_pid is None and time.monotonic() < until and not (self.over or self.timed_out) and self.selector.get_map():
+            self._pump()
+
+    def _pump(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.timed_out = True
+            self.kill()
+            return
+        for key, _ in self.selector.select(timeout=min(remaining, 1.0)):
+            name = key.data
+            try:
+                data = os.read(key.fd, 256 * 1024)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.selector.unregister(key.fd)
+                continue
+            self._take(name, data)
+
+    def _take(self, name: str, data: bytes) -> None:
+        buffer = self.buffers[name]
+        if name == "stdout":
+            self.stdout_total += len(data)
+            keep = self.limits.output_bytes + 1 - len(buffer)
+            if keep > 0:
+                buffer += data[:keep]
+        else:
+            buffer += data
+        if name == "stdout" and self.stdout_total > self.caps["stdout"] or len(buffer) > self.caps[name]:
+            self.over = name
+            self.kill()
+            return
+        if name == "info":
+            self._take_info(bytes(buffer))
+        while b"\n" in buffer and name == "frames":
+            line, _, rest = bytes(buffer).partition(b"\n")
+            buffer[:] = rest
+            self.frames.append(_parse_frame(line))
+
+    def _take_info(self, text: bytes) -> None:
+        """bubblewrap's JSON about the box (several lines, written before the child starts): the child's pid."""
+        try:
+            pid = json.loads(text).get("child-pid")
+        except (ValueError, AttributeError):
+            return  # not complete yet
+        if isinstance(pid, int) and not isinstance(pid, bool) and self.child_pid is None:
+            self.child_pid = pid
+
+    def stdout_text(self) -> str:
+        data = bytes(self.buffers["stdout"])
+        text = clean_text(data[: self.limits.output_bytes].decode("utf-8", errors="replace"))
+        return text + ("\n… (output cut at the cap)" if len(data) > self.limits.output_bytes else "")
+
+    def kill(self) -> None:
+        for pid in (self.child_pid,):
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self) -> None:
+        self.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except (OSError, AttributeError):
+                pass
+        self.selector.close()
+
+    def ended_without_result(self, *, first_frame: bool = False) -> Outcome:
+        """Why the box ended without a (well-formed) result, from how it ended and which cap it broke."""
+        seconds = time.monotonic() - self.started
+        stdout = self.stdout_text()
+        if self.timed_out:
+            return _stopped(f"The code took longer than {self.limits.wall_seconds:g} s and was stopped.", stdout, seconds=seconds)
+        if self.over == "stdout":
+            return _stopped(_WROTE_TOO_MUCH.format(self.limits.printed_bytes // 1024**2 or 1), stdout, seconds=seconds)
+        if self.over == "frames":
+            message = f"The code's result was larger than {self.limits.result_bytes // 1024**2} MB and was refused."
+            return _stopped(message, stdout, kind="SandboxRefused", seconds=seconds)
+        if self.frames and self.frames[0] is _MALFORMED:
+            return _stopped("The sandbox's result was malformed and was not used.", stdout, kind="SandboxRefused", seconds=seconds)
+        self.kill()
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
+        if first_frame and stdout.startswith("bwrap:"):
+            message = (
+                f"The code was not run: the sandbox could not be created on this host ({stdout.strip()[:300]}); "
+                f"to enable it, {_HOW_TO_ENABLE['namespaces']}."
+            )
+            return _stopped(message, stdout, kind="SandboxUnavailable", seconds=seconds, layers={"missing": ["namespaces"]})
+        return _stopped(_why_it_ended(code, stdout, self.limits, first_frame), stdout, seconds=seconds)
+
+
+_MALFORMED: dict = {"malformed": True}
+
+
+def _parse_frame(line: bytes) -> dict:
+    try:
+        document = json.loads(line.decode("utf-8"), parse_constant=lambda _: None)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _MALFORMED
+    return document if isinstance(document, dict) else _MALFORMED
+
+
+def _why_it_ended(code: int | None, stdout: str, limits: Limits, first_frame: bool) -> str:
+    # the child is pid 1 of its namespace under bubblewrap, which reports a signal as 128 + its number
+    signal_number = -code if code is not None and code < 0 else (code - 128 if code is not None and code > 128 else 0)
+    if signal_number in (signal.SIGXCPU, signal.SIGKILL):
+        return f"The code used more than {limits.cpu_seconds} s of CPU time and was stopped."
+    if signal_number == signal.SIGXFSZ:
+        return _WROTE_TOO_MUCH.format(limits.file_bytes // 1024**2)
+    if signal_number == signal.SIGSYS:
+        return "The code made a system call the sandbox forbids and was stopped."
+    if "MemoryError" in stdout or signal_number in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+        return f"The code ran out of memory (limit {limits.memory_bytes // 1024**2:,} MB) or crashed the interpreter."
+    if first_frame:
+        return f"The sandbox did not start (exit status {code}); the code was not run."
+    return f"The sandboxed process ended without a result (exit status {code})."
+
+
+# --- the result's schema -----------------------------------------------------------------------------------------
+
+
+class _Malformed(ValueError):
+    pass
+
+
+def parse_result(document: dict, limits: Limits) -> Outcome:
+    """The child's result line as an Outcome, checked field by field, every cap applied here; a document that does
+    not fit is a refusal, whatever it claims."""
+    if document is _MALFORMED:
+        return _stopped("The sandbox's result was malformed and was not used.", kind="SandboxRefused")
+    try:
+        ok = document.get("ok")
+        if not isinstance(ok, bool):
+            raise _Malformed("ok")
+        error = _error(document.get("error"))
+        result = _result(document.get("result"), limits)
+        figures = _figures(document.get("figures", []), limits)
+    except _Malformed as problem:
+        return _stopped(f"The sandbox's result was malformed ({problem}) and was not used.", kind="SandboxRefused")
+    return Outcome(ok and error is None, error=error, result=result, figures=figures)
+
+
+def _error(value) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Malformed("error")
+    caps = {"type": 100, "message": 2000, "traceback": 4000}
+    out = {}
+    for name, cap in caps.items():
+        text = value.get(name, "")
+        if not isinstance(text, str):
+            raise _Malformed(f"error.{name}")
+        out[name] = clean_text(text[-cap:] if name == "traceback" else text[:cap])
+    if not out["type"]:
+        raise _Malformed("error.type")
+    return out
+
+
+def _scalar(value, limits: Limits):
+    if value is None or isinstance(value, bool | int):
+        return value if not isinstance(value, int) or abs(value) < 2**63 else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return clean_text(value[: limits.cell_chars])
+    raise _Malformed("a value that is not a number, text or empty")
+
+
+def _result(value, limits: Limits) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Malformed("result")
+    kind = value.get("kind")
+    if kind == "table":
+        columns, rows, total = value.get("columns"), value.get("rows"), value.get("total_rows")
+        if not isinstance(columns, list) or not isinstance(rows, list) or not isinstance(total, int) or isinstance(total, bool):
+            raise _Malformed("result table")
+        columns = [clean_text(str(_scalar(c, limits))[:200]) for c in columns[: limits.table_columns]]
+        kept = []
+        for row in rows[: limits.table_rows]:
+            if not isinstance(row, list):
+                raise _Malformed("result table row")
+            kept.append([_scalar(cell, limits) for cell in row[: limits.table_columns]])
+        return {"kind": "table", "columns": columns, "rows": kept, "total_rows": max(total, len(rows), 0)}
+    if kind in ("value", "text"):
+        scalar = _scalar(value.get("value"), limits)
+        if isinstance(scalar, str):
+            scalar = scalar[: limits.output_bytes]
+        return {"kind": kind, "value": scalar}
+    raise _Malformed("result kind")
+
+
+def _figures(value, limits: Limits) -> list:
+    if not isinstance(value, list):
+        raise _Malformed("figures")
+    out = []
+    for figure in value[: limits.figures]:
+        if not isinstance(figure, dict) or not isinstance(figure.get("name", ""), str):
+            raise _Malformed("figure")
+        name = clean_text(figure.get("name", "fig"))[:100]
+        if isinstance(figure.get("error"), str):
+            out.append({"name": name, "error": clean_text(figure["error"])[:500]})
+            continue
+        text = figure.get("json")
+        if not isinstance(text, str):
+            raise _Malformed("figure json")
+        if len(text.encode("utf-8", "replace")) > limits.figure_bytes:
+            out.append({"name": name, "error": f"the figure is over the {limits.figure_bytes // 1024:,} KB cap"})
+            continue
+        try:
+            parsed = clean_figure(json.loads(text, parse_constant=lambda _: None))
+        except (ValueError, RecursionError, _Malformed):
+            out.append({"name": name, "error": "the figure is not a valid plotly figure"})
+            continue
+        out.append({"name": name, "json": json.dumps(parsed, ensure_ascii=False, allow_nan=False, separators=(",", ":"))})
+    return out
+
+
+def clean_text(text: str) -> str:
+    """Text safe to store and render: no lone surrogates (they cannot be encoded), no NUL."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+# layout keys that make a browser fetch something (images by URL, map tiles and styles) or run nothing useful here
+_FETCHING_KEYS = {"images", "mapbox", "map"}
+
+
+def clean_figure(figure) -> dict:
+    """A plotly figure as data only: `data` a list of traces and `layout` a dict, with no key that loads a URL, no
+    non-finite number and no lone surrogate. The page escapes it again when it embeds it."""
+    if not isinstance(figure, dict) or not isinstance(figure.get("data", []), list) or not isinstance(figure.get("layout", {}), dict):
+        raise _Malformed("figure")
+    layout = {k: v for k, v in figure.get("layout", {}).items() if k not in _FETCHING_KEYS}
+    return {"data": _clean_value(figure.get("data", []), 0), "layout": _clean_value(layout, 0)}
+
+
+def _clean_value(value, depth: int):
+    if depth > 40:
+        raise _Malformed("a figure nested too deeply")
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_value(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_value(v, depth + 1) for v in value]
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
