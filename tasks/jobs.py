@@ -3,12 +3,21 @@ import time
 
 from tasks.base import run_job
 from tasks.celery import app
+from workbench.analysis.actions import end_turns_of_ended_jobs
 from workbench.jobs.actions import sweep_stale_jobs
+
+
+def sweep() -> dict:
+    """Jobs whose worker died are requeued or failed; then every stage that mirrors a job (a conversation's turn)
+    ends with its job."""
+    counts = sweep_stale_jobs()
+    counts["turns_ended"] = end_turns_of_ended_jobs()
+    return counts
 
 
 @app.task(name="tasks.jobs.sweep_task")
 def sweep_task() -> dict:
-    return sweep_stale_jobs()
+    return sweep()
 
 
 @app.task(name="tasks.jobs.diagnostic_task")

@@ -116,7 +116,7 @@ def test_a_chart_question_on_the_demo_is_answered_in_the_page_by_the_default_mod
     assert turn.status == "answered", record
 
     html = client.get(f"/c/{turn.conversation_id}/").content.decode()
-    assert f'data-chart="turn-{turn.pk}-0"' in html and 'class="chart-data"' in html and record["answer"] in html
+    assert f'data-chart="turn-{turn.pk}-0"' in html and 'data-figure="' in html and record["answer"] in html
     figure = json.loads(record["outcome"]["figures"][0]["json"])
     assert figure["data"][0]["type"] == "bar"
     from tests.test_analysis import _values, _whole_word

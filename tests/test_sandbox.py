@@ -86,17 +86,25 @@ ESCAPES = {
     "result.json as a FIFO": (f'{OS}.mkfifo("result.json")\n{OS}.mkfifo("stdout.txt")', None),
     "result.json as a link to /dev/zero": (f'{OS}.symlink("/dev/zero", "result.json")', None),
     "stdout.txt as a directory": (f'{OS}.mkdir("stdout.txt")\n{OS}.mkdir("result.json")', None),
-    "a link to the RAW file": (f'{OS}.symlink({{raw!r}}, "data.parquet")\nprint(open("data.parquet", "rb").read())', r"No such file|Permission denied|only in the working folder"),
+    "a link to the RAW file": (
+        f'{OS}.symlink({{raw!r}}, "data.parquet")\nprint(open("data.parquet", "rb").read())',
+        r"No such file|Permission denied|only in the working folder",
+    ),
     "a hard link to a file outside": (f'{OS}.link("/etc/passwd", "p")', r"No such file|Permission denied|Operation not permitted"),
-    "read the worker's data file by /proc/self/fd": (f'print(open("/proc/self/fd/4", "rb").read(10))', r"only in the working folder"),
+    "read the worker's data file by /proc/self/fd": ('print(open("/proc/self/fd/4", "rb").read(10))', r"only in the working folder"),
     "read a descriptor the worker left open": (f"print({OS}.read(4, 100))", r"Bad file descriptor"),
     "read the worker's descriptors through os": (f'print({OS}.listdir("/proc/self/fd"))', r"Permission denied"),
     # 2. forged results: the parent parses with a schema and applies every cap itself
-    "a forged result line that says ok": (_frame('{"ok": true, "result": {"kind": "value", "value": "forged"}}\n') + "\nraise SystemExit(0)", None),
+    "a forged result line that says ok": (
+        _frame('{"ok": true, "result": {"kind": "value", "value": "forged"}}\n') + "\nraise SystemExit(0)",
+        None,
+    ),
     "a forged result that is a list": (_frame("[1, 2, 3]\n") + f"\n{OS}._exit(0)", r"malformed"),
     "a forged result that is not JSON": (_frame("{not json\n") + f"\n{OS}._exit(0)", r"malformed"),
     "a forged result with 100,000 table rows": (
-        _frame('{"ok": true, "result": {"kind": "table", "columns": ["a"], "rows": [' + ",".join(["[1]"] * 100000) + '], "total_rows": 1}}\n')
+        _frame(
+            '{"ok": true, "result": {"kind": "table", "columns": ["a"], "rows": [' + ",".join(["[1]"] * 100000) + '], "total_rows": 1}}\n'
+        )
         + f"\n{OS}._exit(0)",
         None,
     ),
@@ -104,11 +112,27 @@ ESCAPES = {
         _frame('{"ok": true, "figures": [{"name": "f", "json": "' + "x" * (8 * 1024**2) + '"}]}\n') + f"\n{OS}._exit(0)",
         None,
     ),
-    "a forged result with an invented Landlock level": (_frame('{"layers": {"landlock_abi": 999, "seccomp": true}}\n') + f"\n{OS}._exit(0)", None),
-    "a forged figure that is not valid JSON": (_frame('{"ok": true, "figures": [{"name": "f", "json": "{\\"data\\": ["}]}\n') + f"\n{OS}._exit(0)", None),
-    "a forged result with a lone surrogate": (_frame('{"ok": true, "result": {"kind": "value", "value": "\\ud800x"}}\n') + f"\n{OS}._exit(0)", None),
-    "a forged result with NaN and Infinity": (_frame('{"ok": true, "result": {"kind": "table", "columns": ["a"], "rows": [[NaN], [Infinity]], "total_rows": 2}}\n') + f"\n{OS}._exit(0)", None),
-    "a forged result nested 100,000 deep": (_frame('{"ok": true, "result": ' + "[" * 100000 + "]" * 100000 + "}\n") + f"\n{OS}._exit(0)", r"malformed"),
+    "a forged result with an invented Landlock level": (
+        _frame('{"layers": {"landlock_abi": 999, "seccomp": true}}\n') + f"\n{OS}._exit(0)",
+        None,
+    ),
+    "a forged figure that is not valid JSON": (
+        _frame('{"ok": true, "figures": [{"name": "f", "json": "{\\"data\\": ["}]}\n') + f"\n{OS}._exit(0)",
+        None,
+    ),
+    "a forged result with a lone surrogate": (
+        _frame('{"ok": true, "result": {"kind": "value", "value": "\\ud800x"}}\n') + f"\n{OS}._exit(0)",
+        None,
+    ),
+    "a forged result with NaN and Infinity": (
+        _frame('{"ok": true, "result": {"kind": "table", "columns": ["a"], "rows": [[NaN], [Infinity]], "total_rows": 2}}\n')
+        + f"\n{OS}._exit(0)",
+        None,
+    ),
+    "a forged result nested 100,000 deep": (
+        _frame('{"ok": true, "result": ' + "[" * 100000 + "]" * 100000 + "}\n") + f"\n{OS}._exit(0)",
+        r"malformed",
+    ),
     "an endless result line": (f'while True:\n    {OS}.write({FRAMES}, b"x" * 1000000)', r"larger than"),
     "an endless stream of result lines": (f'while True:\n    {OS}.write({FRAMES}, b"{{}}\\n" * 100000)', None),
     "printed output written to the descriptor directly": (f'while True:\n    {OS}.write(1, b"x" * 1000000)', r"wrote more than"),
@@ -127,7 +151,10 @@ ESCAPES = {
     # 3. prlimit and signals on other processes: there are none in its PID namespace, and seccomp allows pid 0 only
     "prlimit64 on the worker": (SYSCALL + "b = (c.c_uint64 * 2)(64, 64)\ncall(302, {worker}, 7, b, None)", EPERM),
     "prlimit64 on pid 1": (SYSCALL + "b = (c.c_uint64 * 2)(1, 1)\ncall(302, 1, 0, b, None)", EPERM),
-    "prlimit through resource.prlimit": (f'm = {OS}.sys.modules.get("resource")\nm.prlimit({{worker}}, 7, (64, 64))', r"Operation not permitted|NoneType"),
+    "prlimit through resource.prlimit": (
+        f'm = {OS}.sys.modules.get("resource")\nm.prlimit({{worker}}, 7, (64, 64))',
+        r"Operation not permitted|NoneType",
+    ),
     "SIGXCPU to the worker": (f"{OS}.kill({{worker}}, 24)", r"No such process"),
     "SIGKILL to every process it can see": (f"{OS}.kill(-1, 9)\nprint('still here')", None),
     "SIGKILL to the parent": (f"{OS}.kill({OS}.getppid(), 9)\nprint('parent', {OS}.getppid())", None),
@@ -153,13 +180,16 @@ ESCAPES = {
         "for i in range(24):\n    open(f'f{i}', 'wb').write(b'x' * (15 * 1024**2))",
         r"No space left|wrote more than",
     ),
-    "one file past the file-size limit": ("open('big', 'wb').write(b'x' * (40 * 1024**2))", r"No space left|wrote more than|File too large"),
+    "one file past the file-size limit": (
+        "open('big', 'wb').write(b'x' * (40 * 1024**2))",
+        r"No space left|wrote more than|File too large",
+    ),
     "stat the master key": (f"print({OS}.stat({{key!r}}).st_size)", r"No such file|Permission denied"),
     "does /etc/shadow exist": (f'print("exists", {OS}.path.exists("/etc/shadow"), {OS}.path.exists("/etc/passwd"))', None),
     "stat the data folder": (f"print({OS}.stat({{folder!r}}))", r"No such file|Permission denied"),
     "stat every pid": (f'print([p for p in range(1, 4000) if {OS}.path.exists("/proc/%d" % p)])', None),
     "list the root": (f'print({OS}.listdir("/"))', r"Permission denied"),
-    "the kernel's log": (f'print(open("/dev/kmsg").read(100))', r"only in the working folder"),
+    "the kernel's log": ('print(open("/dev/kmsg").read(100))', r"only in the working folder"),
     "/dev/kmsg through os": (f'print({OS}.read({OS}.open("/dev/kmsg", 0), 100))', r"Permission denied|No such file"),
     # foreign architectures: the whole process dies at once, not one thread
     "int 0x80 (i386 getpid)": (
@@ -189,16 +219,25 @@ ESCAPES = {
     "read the project's settings": (f"print({OS}.read({OS}.open({{settings_file!r}}, 0), 100))", r"No such file|Permission denied"),
     "read a model file": (f"print({OS}.listdir({{models!r}}))", r"No such file|Permission denied"),
     "environment variables": (f"print(dict({OS}.environ))", None),
-    "the worker's environment in /proc": (f'print(open("/proc/1/environ").read())', r"only in the working folder"),
-    "the worker's environment by its pid": (f'print({OS}.read({OS}.open("/proc/{{worker}}/environ", 0), 10000))', r"Permission denied|No such file"),
-    "socket to 127.0.0.1 (Redis)": (f'm = {OS}.sys.modules["socket"]\ns = m.socket()\ns.connect(("127.0.0.1", 6379))', r"Operation not permitted"),
+    "the worker's environment in /proc": ('print(open("/proc/1/environ").read())', r"only in the working folder"),
+    "the worker's environment by its pid": (
+        f'print({OS}.read({OS}.open("/proc/{{worker}}/environ", 0), 10000))',
+        r"Permission denied|No such file",
+    ),
+    "socket to 127.0.0.1 (Redis)": (
+        f'm = {OS}.sys.modules["socket"]\ns = m.socket()\ns.connect(("127.0.0.1", 6379))',
+        r"Operation not permitted",
+    ),
     "socket to a public address": (
         f'm = {OS}.sys.modules["socket"]\ns = m.socket(m.AF_INET, m.SOCK_DGRAM)\ns.sendto(b"x", ("8.8.8.8", 53))',
         r"Operation not permitted",
     ),
     "a Unix socket to the broker's folder": (SYSCALL + "call(41, 1, 1, 0)", EPERM),
     "socketpair": (SYSCALL + "b = c.create_string_buffer(8)\ncall(53, 1, 1, 0, b)", EPERM),
-    "subprocess": (f'print({OS}.sys.modules["subprocess"].run(["id"], capture_output=True).stdout)', r"Operation not permitted|No such file"),
+    "subprocess": (
+        f'print({OS}.sys.modules["subprocess"].run(["id"], capture_output=True).stdout)',
+        r"Operation not permitted|No such file",
+    ),
     "os.system": (f'print("status", {OS}.system("id > /tmp/pwned"))', None),
     "os.popen": (f'print({OS}.popen("id").read())', r"Operation not permitted|No such file"),
     "execve directly": (f'{OS}.execv("/bin/sh", ["sh", "-c", "id"])', r"Operation not permitted|No such file"),
@@ -222,7 +261,10 @@ ESCAPES = {
     "reboot": (SYSCALL + "call(169, 0xfee1dead, 672274793, 0x1234567, 0)", EPERM),
     "memory bomb": ("x = bytearray(10**11)", r"MemoryError"),
     "memory bomb, step by step": ("x = []\nwhile True:\n    x.append(bytearray(10**8))", r"MemoryError|out of memory"),
-    "mmap past the memory limit": (f'm = {OS}.sys.modules["mmap"]\nx = m.mmap(-1, 10**11)', r"Cannot allocate|MemoryError|out of memory|NoneType"),
+    "mmap past the memory limit": (
+        f'm = {OS}.sys.modules["mmap"]\nx = m.mmap(-1, 10**11)',
+        r"Cannot allocate|MemoryError|out of memory|NoneType",
+    ),
     "infinite loop": ("while True:\n    pass", r"CPU time"),
     "sleep forever": (f'{OS}.sys.modules["time"].sleep(3600)', r"longer than"),
     "gigabytes of output": ('while True:\n    print("x" * 100000)', r"printed more than"),
@@ -239,7 +281,10 @@ ESCAPES = {
     "import pickle": ("import pickle", r"importing 'pickle' is not allowed"),
     "import ctypes": ("import ctypes", r"importing 'ctypes' is not allowed"),
     "walk the subclasses": ("print(().__class__.__base__.__subclasses__())", r"is not allowed"),
-    "walk frames up from a traceback": ("try:\n    1/0\nexcept Exception as e:\n    g = e.__traceback__.tb_frame.f_back.f_globals", r"is not allowed"),
+    "walk frames up from a traceback": (
+        "try:\n    1/0\nexcept Exception as e:\n    g = e.__traceback__.tb_frame.f_back.f_globals",
+        r"is not allowed",
+    ),
     "walk frames from a generator": ("g = (x for x in [1])\nprint(g.gi_frame.f_back)", r"is not allowed"),
     "getattr with a string": ('print(getattr(pd, "__builtins__"))', r"is not allowed"),
     "exec and eval": ('exec("import os")', r"'exec' is not allowed"),
@@ -353,7 +398,8 @@ def test_the_parent_applies_every_cap_itself():
     document = {
         "ok": True,
         "result": {"kind": "table", "columns": ["a", "b", "c"], "rows": rows, "total_rows": 1000},
-        "figures": [{"name": "f", "json": '{"data": [], "layout": {"title": {"text": "\\ud800"}, "images": [{"source": "http://x"}]}}'}] * 9,
+        "figures": [{"name": "f", "json": '{"data": [], "layout": {"title": {"text": "\\ud800"}, "images": [{"source": "http://x"}]}}'}]
+        * 9,
     }
     outcome = parse_result(document, QUICK)
     assert outcome.ok
@@ -392,14 +438,16 @@ def test_a_child_that_claims_seccomp_without_it_is_caught_from_outside(table, tm
     lying.write_text(source)
     monkeypatch.setattr(sandbox, "CHILD", lying)
     marker = tmp_path / "ran"
-    outcome = run(f"print('ran')", table, limits=QUICK)
+    outcome = run("print('ran')", table, limits=QUICK)
     assert not outcome.ok and outcome.error["type"] == "SandboxUnavailable" and "seccomp" in outcome.error["message"]
     assert "ran" not in outcome.stdout and not marker.exists()
 
 
 def test_a_bubblewrap_that_cannot_create_the_box_is_a_clear_refusal(table, tmp_path, settings):
     fake = tmp_path / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow' >&2\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow' >&2\nexit 1\n"
+    )
     fake.chmod(0o755)
     settings.SANDBOX_BWRAP = str(fake)
     outcome = run("result = 1", table, limits=QUICK)

@@ -5,12 +5,16 @@
   function renderCharts() {
     if (!window.Plotly) return;
     var figures = {};
-    document.querySelectorAll("#profile-charts, script.chart-data").forEach(function (data) {
+    document.querySelectorAll("#profile-charts").forEach(function (data) {
       Object.assign(figures, JSON.parse(data.textContent));
     });
     document.querySelectorAll("[data-chart]").forEach(function (el) {
+      if (el.dataset.rendered) return;
       var fig = figures[el.dataset.chart];
-      if (!fig || el.dataset.rendered) return;
+      if (!fig && el.dataset.figure) {
+        try { fig = JSON.parse(el.dataset.figure); } catch (err) { fig = null; }
+      }
+      if (!fig || !Array.isArray(fig.data)) return;
       el.dataset.rendered = "1";
       window.Plotly.newPlot(el, fig.data, fig.layout, {
         displaylogo: false, responsive: true, topojsonURL: "/static/vendor/",

@@ -88,6 +88,18 @@ def get_conversation_for_user(user, conversation_id, *, need: str = "read"):
     return conversation, membership
 
 
+def get_turn_for_user(user, turn_id, *, need: str = "read"):
+    """A turn of a conversation the user may read (cancelling or retrying it needs "run")."""
+    from workbench.analysis.models import Turn
+
+    turn = Turn.objects.select_related("conversation__dataset", "job").filter(pk=turn_id).first()
+    if turn is None:
+        raise Http404("Not found")
+    conversation, membership = get_conversation_for_user(user, turn.conversation_id, need=need)
+    turn.conversation = conversation
+    return turn, membership
+
+
 def get_job_for_user(user, job_id, *, need: str = "read"):
     from workbench.jobs.models import Job
 

@@ -16,7 +16,10 @@ from workbench.analysis.models import Conversation, Turn, TurnStatus
 from workbench.audit.actions import record_event
 from workbench.datasets.models import Tier, Version
 from workbench.datasets.storage import unwrap_key
-from workbench.jobs.actions import JobCancelled, JobError, create_job
+from workbench.jobs.actions import JobCancelled, JobError, cancel_job, create_job
+from workbench.jobs.models import Job, JobStatus
+
+FINISHED_JOBS = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
 
 MAX_QUESTION_CHARS = 2000
 STREAM_EVERY_SECONDS = 0.4
@@ -79,6 +82,77 @@ def _queue_turn(conversation: Conversation, user, question: str) -> Turn:
     return turn
 
 
+# --- turns whose job ended ------------------------------------------------------------------------------------
+
+
+def sync_turn(turn: Turn) -> Turn:
+    """A turn still queued or running whose job has ended (a task error, the sweeper, a cancel, a worker that died)
+    ends failed with the job's own reason, so no turn shows "running" after its job is gone."""
+    if turn.is_finished or turn.job_id is None:
+        return turn
+    job = Job.objects.filter(pk=turn.job_id).first()
+    if job is None or not job.is_finished:
+        return turn
+    if job.status == JobStatus.CANCELLED:
+        reason = "Cancelled."
+    elif job.status == JobStatus.FAILED:
+        reason = job.error or "The job failed."
+    else:  # succeeded without recording the turn: should not happen; say so rather than spin
+        reason = "The job ended without recording an answer; retry the question."
+    key = unwrap_key(turn.conversation.dataset.wrapped_key)
+    document = {"question": turn.question, "failed": reason, "answer": ""}
+    updated = Turn.objects.filter(pk=turn.pk, status__in=[TurnStatus.QUEUED, TurnStatus.RUNNING]).update(
+        record=seal(key, document), status=TurnStatus.FAILED, finished_at=timezone.now()
+    )
+    if updated:
+        turn.refresh_from_db()
+    return turn
+
+
+def end_turns_of_ended_jobs() -> int:
+    """For the sweeper: every unfinished turn whose job has ended, ended with the job's reason."""
+    ended = 0
+    stale = Turn.objects.filter(status__in=[TurnStatus.QUEUED, TurnStatus.RUNNING], job__status__in=FINISHED_JOBS)
+    for turn in stale.select_related("conversation__dataset"):
+        ended += sync_turn(turn).status == TurnStatus.FAILED
+    return ended
+
+
+def cancel_turn(*, turn: Turn, user) -> Turn:
+    if turn.is_finished:
+        return turn
+    if turn.job_id:
+        cancel_job(job=turn.job, user=user)
+    return sync_turn(turn)
+
+
+def retry_turn(*, turn: Turn, user) -> Turn:
+    """The same question again, on a new job (a failed turn only)."""
+    if turn.status != TurnStatus.FAILED:
+        raise JobError("Only a failed question can be retried.")
+    check_version(turn.conversation.version)
+    conversation = turn.conversation
+    with transaction.atomic():
+        job = create_job(
+            kind="ask",
+            user=user,
+            workspace=conversation.dataset.workspace,
+            dataset=conversation.dataset,
+            version=conversation.version,
+            params={"turn": turn.pk},
+        )
+        Turn.objects.filter(pk=turn.pk).update(job=job, status=TurnStatus.QUEUED, record=b"", stream=b"", finished_at=None, seconds=None)
+        record_event(
+            actor=user,
+            action="conversation.retry",
+            obj=conversation,
+            workspace_id=conversation.dataset.workspace_id,
+            details={"turn": turn.number},
+        )
+    turn.refresh_from_db()
+    return turn
+
+
 # --- sealing ----------------------------------------------------------------------------------------------------
 
 
@@ -125,8 +199,8 @@ def answer_turn(*, job, progress) -> dict:
     try:
         model = get_model()
     except ModelUnavailable as error:
-        _finish(turn, key, {"question": turn.question, "failed": str(error), "answer": str(error)}, failed=True)
-        raise JobError(str(error)) from None
+        _finish(turn, key, {"question": turn.question, "failed": str(error), "answer": ""}, failed=True)
+        raise JobError(str(error), retryable=True) from None
     scratch = Path(settings.SCRATCH_DIR)
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ask-", dir=scratch) as folder:
@@ -147,6 +221,9 @@ def answer_turn(*, job, progress) -> dict:
         except JobCancelled:
             _finish(turn, key, {"question": turn.question, "failed": "Cancelled.", "answer": "Cancelled."}, failed=True)
             raise
+        except ModelUnavailable as error:  # the model's process crashed or could not load: its reason, in words
+            _finish(turn, key, {"question": turn.question, "failed": str(error), "answer": ""}, failed=True)
+            raise JobError(str(error), retryable=True) from None
         except Exception as error:
             message = f"The turn failed in the worker ({type(error).__name__}); ask again or tell the site admin."
             _finish(turn, key, {"question": turn.question, "failed": message, "answer": message}, failed=True)

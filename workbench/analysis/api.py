@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 
-from workbench.accounts.access import get_conversation_for_user, get_version_for_user
+from workbench.accounts.access import get_conversation_for_user, get_turn_for_user, get_version_for_user
 from workbench.analysis import actions
 from workbench.http import BadRequest, api, json_body
 
@@ -30,6 +30,7 @@ def _turn_json(turn) -> dict:
         "attempts": record.get("attempts"),
         "seconds": record.get("seconds"),
         "partial": None if turn.is_finished else record.get("stream"),
+        "sandbox_layers": outcome.get("layers"),
     }
 
 
@@ -43,7 +44,9 @@ def conversations(request, version_id: int):
 @api("GET")
 def conversation(request, conversation_id: int):
     found, _ = get_conversation_for_user(request.user, conversation_id)
-    return JsonResponse({"id": found.pk, "version": found.version_id, "turns": [_turn_json(t) for t in found.turns.order_by("number")]})
+    return JsonResponse(
+        {"id": found.pk, "version": found.version_id, "turns": [_turn_json(actions.sync_turn(t)) for t in found.turns.order_by("number")]}
+    )
 
 
 @api("POST")
@@ -51,3 +54,15 @@ def turns(request, conversation_id: int):
     found, _ = get_conversation_for_user(request.user, conversation_id, need="run")
     turn = actions.ask(conversation=found, user=request.user, question=_question(request))
     return JsonResponse({"conversation": found.pk, "turn": _turn_json(turn)}, status=202)
+
+
+@api("POST")
+def cancel_turn(request, turn_id: int):
+    turn, _ = get_turn_for_user(request.user, turn_id, need="run")
+    return JsonResponse({"turn": _turn_json(actions.cancel_turn(turn=turn, user=request.user))})
+
+
+@api("POST")
+def retry_turn(request, turn_id: int):
+    turn, _ = get_turn_for_user(request.user, turn_id, need="run")
+    return JsonResponse({"turn": _turn_json(actions.retry_turn(turn=turn, user=request.user))}, status=202)

@@ -138,9 +138,7 @@ def describe_exit(code: int) -> str:
 def smoke_generate(model: Path, *, threads: int = 2, timeout: float = 300.0) -> tuple[bool, str]:
     """Load `model` and generate a few tokens in a fresh process; (ok, what happened)."""
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _SMOKE, str(model), str(threads)], capture_output=True, text=True, timeout=timeout
-        )
+        done = subprocess.run([sys.executable, "-c", _SMOKE, str(model), str(threads)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, f"the model did not generate within {timeout:g} s"
     if done.returncode != 0:

@@ -1,10 +1,13 @@
-"""The language model behind the interpreter, in one place: llama-cpp-python in this process (a GGUF loaded once
+"""The language model behind the interpreter, in one place: llama-cpp-python in a process of its own (a GGUF loaded once
 per process and kept), or an OpenAI-compatible server on the site's network. Both take chat messages and stream
 the reply's tokens to a callback; both return the text with token counts and timings.
 """
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -48,24 +51,83 @@ def model_path(name_or_path: str | None = None) -> Path:
     return path
 
 
+class ModelCrashed(ModelUnavailable):
+    """The model's process ended while loading or answering; the message says how (the signal, in words)."""
+
+
 class LocalModel:
-    """A GGUF in this process. One per path and process: loading takes seconds, so workers keep it."""
+    """A GGUF in a process of its own (`_model_process.py`), one per path and worker process, kept loaded between
+    questions: loading takes seconds. A crash of llama.cpp ends that process only; the next question starts a new
+    one."""
 
     _loaded: dict[tuple, "LocalModel"] = {}
     _guard = threading.Lock()
 
     def __init__(self, path: Path, *, threads: int, context: int, gpu_layers: int):
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise ModelUnavailable("llama-cpp-python is not installed in this environment (requirements.txt).") from None
-        started = time.perf_counter()
-        self.llama = Llama(
-            model_path=str(path), n_ctx=context, n_threads=threads, n_gpu_layers=gpu_layers, verbose=False, seed=0, logits_all=False
-        )
-        self.path, self.threads, self.context = path, threads, context
-        self.load_seconds = time.perf_counter() - started
+        self.path, self.threads, self.context, self.gpu_layers = path, threads, context, gpu_layers
         self.lock = threading.Lock()  # one generation at a time on one model
+        self.process: subprocess.Popen | None = None
+        self.load_seconds = 0.0
+        self._start()
+
+    def _start(self) -> None:
+        started = time.perf_counter()
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("WORKBENCH_", "DJANGO_"))}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "workbench.analysis._model_process",
+                str(self.path),
+                str(self.threads),
+                str(self.context),
+                str(self.gpu_layers),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=environment,
+            cwd=Path(__file__).resolve().parent.parent.parent,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        ready = self._read()
+        if not ready.get("ready"):
+            raise ModelCrashed(f"The model could not be loaded: {self._how_it_ended()}.")
+        self.load_seconds = time.perf_counter() - started
+
+    def _read(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            return {}
+        try:
+            return json.loads(line)
+        except ValueError:
+            return {}
+
+    def _how_it_ended(self) -> str:
+        from workbench.analysis.buildcheck import describe_exit
+
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        text = f"the model process was {describe_exit(code)}"
+        if code == -signal.SIGILL:
+            text += (
+                " — llama.cpp was built with instructions this CPU does not have; rebuild it portably with `make install` "
+                "(see `manage.py doctor`)"
+            )
+        elif code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGABRT):
+            text += " — most likely out of memory; a smaller model or a larger machine helps"
+        return text
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     @classmethod
     def get(cls, name_or_path: str | None = None) -> "LocalModel":
@@ -73,7 +135,9 @@ class LocalModel:
         threads = settings.LLM_THREADS or os.cpu_count() or 1
         key = (str(path), threads, settings.LLM_CONTEXT, settings.LLM_GPU_LAYERS)
         with cls._guard:
-            if key not in cls._loaded:
+            model = cls._loaded.get(key)
+            if model is None or model.process.poll() is not None:  # a process that died is started again
+                cls._loaded.pop(key, None)
                 cls._loaded[key] = cls(path, threads=threads, context=settings.LLM_CONTEXT, gpu_layers=settings.LLM_GPU_LAYERS)
             return cls._loaded[key]
 
@@ -83,30 +147,37 @@ class LocalModel:
 
     def chat(self, messages: list[dict], *, max_tokens: int | None = None, on_token: Callable[[str], None] | None = None) -> Reply:
         with self.lock:
+            if self.process.poll() is not None:
+                self._start()
             started = time.perf_counter()
             first = None
-            pieces, completion = [], 0
-            prompt_tokens = len(self.llama.tokenize(_render(messages).encode(), add_bos=False))  # close to the templated prompt
-            stream = self.llama.create_chat_completion(
-                messages=messages, max_tokens=max_tokens or settings.LLM_MAX_TOKENS, temperature=0.0, top_k=1, seed=0, stream=True
-            )
-            for chunk in stream:
-                delta = chunk["choices"][0]["delta"].get("content") or ""
-                if not delta:
-                    continue
-                if first is None:
-                    first = time.perf_counter() - started
-                completion += 1
-                pieces.append(delta)
-                if on_token:
-                    on_token(delta)
+            pieces = []
+            request = {"messages": messages, "max_tokens": max_tokens or settings.LLM_MAX_TOKENS}
+            try:
+                try:
+                    self.process.stdin.write(json.dumps(request) + "\n")
+                    self.process.stdin.flush()
+                except OSError:
+                    raise ModelCrashed(f"The model stopped before answering: {self._how_it_ended()}.") from None
+                while True:
+                    message = self._read()
+                    if not message:
+                        raise ModelCrashed(f"The model stopped while answering: {self._how_it_ended()}.")
+                    if message.get("done"):
+                        break
+                    delta = message.get("token") or ""
+                    if first is None:
+                        first = time.perf_counter() - started
+                    pieces.append(delta)
+                    if on_token:
+                        on_token(delta)
+            except ModelCrashed:
+                raise
+            except BaseException:
+                self.stop()  # a cancel or an error mid-answer: the process would go on generating; start afresh next time
+                raise
             seconds = time.perf_counter() - started
-            text = "".join(pieces)
-            return Reply(text, prompt_tokens, completion, seconds, first or seconds)
-
-
-def _render(messages: list[dict]) -> str:
-    return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+            return Reply("".join(pieces), int(message["prompt_tokens"]), int(message["completion_tokens"]), seconds, first or seconds)
 
 
 class EndpointModel:

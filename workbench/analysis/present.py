@@ -9,39 +9,90 @@ from pygments.lexers import PythonLexer
 
 from workbench.analysis.actions import read_turn
 from workbench.analysis.models import Conversation, TurnStatus
+from workbench.analysis.sandbox import clean_figure, clean_text
 
 _FORMATTER = HtmlFormatter(cssclass="code", nowrap=False)
 
 
-def turn_view(turn) -> dict:
-    record = read_turn(turn)
+def turn_view(turn, *, can_run: bool = False) -> dict:
+    """What the page shows of a turn. The record holds what the model and the code wrote: it is cleaned again here
+    (a figure that does not parse, a lone surrogate, a URL-loading chart key), so no stored record can break the
+    page, and the template escapes every field of it."""
+    record = _clean(read_turn(turn))
     outcome = record.get("outcome") or {}
-    figures = {}
+    figures, notes = {}, []
     for index, figure in enumerate(outcome.get("figures") or []):
-        if figure.get("json"):
-            figures[f"turn-{turn.pk}-{index}"] = json.loads(figure["json"])
-    result = outcome.get("result") or {}
+        try:
+            figures[f"turn-{turn.pk}-{index}"] = clean_figure(json.loads(figure["json"]))
+        except (KeyError, TypeError, ValueError, RecursionError):
+            notes.append(f"Figure {index + 1} could not be shown: {str(figure.get('error') or 'it is not a valid chart')[:200]}")
+    result = outcome.get("result") if isinstance(outcome.get("result"), dict) else {}
     exchanges = record.get("exchanges") or []
+    finished = turn.is_finished
+    failed = turn.status == TurnStatus.FAILED or not outcome.get("ok", True)
+    error = (outcome.get("error") or {}).get("message", "") if isinstance(outcome.get("error"), dict) else ""
     return {
         "turn": turn,
+        "status": turn.status,
+        "finished": finished,
         "record": record,
-        "code_html": highlight(record["code"], PythonLexer(), _FORMATTER) if record.get("code") else "",
-        "stdout": outcome.get("stdout", ""),
-        "error": (outcome.get("error") or {}).get("message", "") if turn.status == TurnStatus.FAILED or not outcome.get("ok", True) else "",
+        "answer": record.get("answer") or "",
+        "code_html": highlight(record["code"], PythonLexer(), _FORMATTER) if isinstance(record.get("code"), str) and record["code"] else "",
+        "stdout": outcome.get("stdout", "") if isinstance(outcome.get("stdout"), str) else "",
+        "error": (error or record.get("failed") or "") if failed else "",
         "table": result if result.get("kind") == "table" else None,
         "value": result.get("value") if result.get("kind") in ("value", "text") else None,
-        "figures": figures,
-        "figure_names": list(figures),
-        "charts_json": json.dumps(figures) if figures else "",
+        # each figure's JSON in an attribute (escaped by the template), not a <script>: htmx drops script elements
+        # from what it swaps in, and an attribute cannot be closed from inside
+        "charts": [{"name": name, "json": json.dumps(figure, ensure_ascii=False, allow_nan=False)} for name, figure in figures.items()],
+        "figure_notes": notes,
+        "layers": describe_layers(outcome.get("layers")),
+        "can_cancel": can_run and not finished,
+        "can_retry": can_run and turn.status == TurnStatus.FAILED,
         "timings": {
             "seconds": record.get("seconds"),
             "model_seconds": record.get("model_seconds"),
             "sandbox_seconds": outcome.get("seconds"),
             "attempts": record.get("attempts"),
-            "tokens_per_second": exchanges[0].get("decode_tokens_per_second") if exchanges else None,
+            "tokens_per_second": exchanges[0].get("decode_tokens_per_second") if exchanges and isinstance(exchanges[0], dict) else None,
             "model": record.get("model"),
         },
     }
+
+
+def describe_layers(layers) -> str:
+    """Which sandbox layers held for the turn's last run, in words (every turn shows it)."""
+    if not isinstance(layers, dict) or not layers:
+        return ""
+    held = []
+    if layers.get("namespaces"):
+        held.append("bubblewrap namespaces (" + ", ".join(str(n) for n in layers["namespaces"]) + ")")
+    if layers.get("landlock_abi"):
+        held.append(f"Landlock ABI {layers['landlock_abi']}")
+    if layers.get("seccomp"):
+        held.append("seccomp")
+    if layers.get("rlimits"):
+        held.append("resource limits")
+    text = ", ".join(held) + " held" if held else "no layer held"
+    if layers.get("missing_allowed"):
+        text += "; running without " + ", ".join(str(n) for n in layers["missing_allowed"]) + " (allowed by this site)"
+    if layers.get("missing"):
+        text += "; missing " + ", ".join(str(n) for n in layers["missing"]) + ", so the code was not run"
+    return text
+
+
+def _clean(value, depth: int = 0):
+    if depth > 60:
+        return None
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value]
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 def notebook(conversation: Conversation) -> str:

@@ -1,12 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workbench.accounts.access import can, get_conversation_for_user, get_version_for_user
+from workbench.accounts.access import can, get_conversation_for_user, get_turn_for_user, get_version_for_user
 from workbench.analysis import actions, present
-from workbench.analysis.models import Turn
 from workbench.jobs.actions import JobError
 
 
@@ -25,7 +24,11 @@ def start(request: HttpRequest, version_id: int) -> HttpResponse:
 @login_required
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = get_conversation_for_user(request.user, conversation_id)
-    turns = [present.turn_view(turn) for turn in conversation.turns.select_related("conversation__dataset").order_by("number")]
+    can_run = can(membership, "run")
+    turns = [
+        present.turn_view(actions.sync_turn(turn), can_run=can_run)
+        for turn in conversation.turns.select_related("conversation__dataset").order_by("number")
+    ]
     return render(
         request,
         "analysis/conversation.html",
@@ -34,7 +37,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "version": conversation.version,
             "dataset": conversation.version.dataset,
             "turns": turns,
-            "can_run": can(membership, "run"),
+            "can_run": can_run,
             "busy": any(not t["turn"].is_finished for t in turns),
         },
     )
@@ -53,9 +56,27 @@ def ask(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @login_required
 def turn(request: HttpRequest, turn_id: int) -> HttpResponse:
-    found = get_object_or_404(Turn.objects.select_related("conversation__dataset"), pk=turn_id)
-    get_conversation_for_user(request.user, found.conversation_id)  # 404 for outsiders, like every lookup
-    return render(request, "analysis/_turn.html", {"item": present.turn_view(found)})
+    found, membership = get_turn_for_user(request.user, turn_id)
+    return render(request, "analysis/_turn.html", {"item": present.turn_view(actions.sync_turn(found), can_run=can(membership, "run"))})
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, turn_id: int) -> HttpResponse:
+    found, _ = get_turn_for_user(request.user, turn_id, need="run")
+    actions.cancel_turn(turn=found, user=request.user)
+    return redirect("conversation", found.conversation_id)
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, turn_id: int) -> HttpResponse:
+    found, _ = get_turn_for_user(request.user, turn_id, need="run")
+    try:
+        actions.retry_turn(turn=found, user=request.user)
+    except JobError as problem:
+        messages.error(request, str(problem))
+    return redirect("conversation", found.conversation_id)
 
 
 @login_required

@@ -156,6 +156,12 @@ SCHEMA = {
                 ok="202",
             )
         },
+        "/api/v1/turns/{turn_id}/cancel": {
+            "post": _op("Cancel a question that is still being answered (the turn ends failed: cancelled)", params=["turn_id"]),
+        },
+        "/api/v1/turns/{turn_id}/retry": {
+            "post": _op("Ask a failed question again, on a new job", params=["turn_id"], ok="202"),
+        },
         "/api/v1/datasets/{dataset_id}/privacy-budget": {
             "get": _op("The dataset's differential-privacy budget, what was spent and by which runs", params=["dataset_id"]),
         },

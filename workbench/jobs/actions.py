@@ -155,6 +155,9 @@ def _requeue(job: Job, *, message: str, only_if_status: str | None = None) -> bo
     return bool(updated)
 
 
+_LOST = "The worker process stopped responding"
+
+
 def sweep_stale_jobs(*, now=None) -> dict:
     """Fail or requeue running jobs whose worker stopped sending heartbeats; re-send lost queued jobs."""
     now = now or timezone.now()
@@ -162,19 +165,25 @@ def sweep_stale_jobs(*, now=None) -> dict:
     counts = {"requeued": 0, "failed": 0, "resent": 0}
     for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before):
         last = timezone.localtime(job.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+        lost_before = sum(1 for event in job.events if str(event.get("event", "")).startswith(_LOST))
         with transaction.atomic():
-            if job.retryable and job.attempts < job.max_attempts:
-                message = (
-                    f"The worker stopped responding (last heartbeat {last}); requeued as attempt {job.attempts + 1} of {job.max_attempts}."
-                )
+            if job.retryable and job.attempts < job.max_attempts and not lost_before:
+                message = f"{_LOST} (last heartbeat {last}); requeued as attempt {job.attempts + 1} of {job.max_attempts}."
                 if _requeue(job, message=message, only_if_status=JobStatus.RUNNING):
                     counts["requeued"] += 1
                     logger.warning("job %s requeued after its worker stopped responding", job.pk)
                 continue
-            error = (
-                f"The worker running this job stopped responding (last heartbeat {last}) "
-                f"after {job.attempts} attempt(s), so the job was marked failed. Retry it once a worker is running."
-            )
+            if lost_before:
+                error = (
+                    f"{_LOST} twice while running this job (last heartbeat {last}): the job most likely crashes the worker "
+                    "(an illegal instruction, running out of memory), so it was not retried into the same crash. "
+                    "The worker's log has the signal; `manage.py doctor` checks the model and the sandbox on that machine."
+                )
+            else:
+                error = (
+                    f"{_LOST} (last heartbeat {last}) after {job.attempts} attempt(s), so the job was marked failed. "
+                    "The worker's log says why it stopped; retry once a worker is running."
+                )
             updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
                 status=JobStatus.FAILED, error=error, message="Worker lost", finished_at=now, events=_with_event(job, error)
             )

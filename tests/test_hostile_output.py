@@ -1,0 +1,120 @@
+"""Model and data output are hostile to the browser: a turn whose every rendered field holds a payload — chart title,
+axis titles, hover text, annotations, table cells, column names, printed output, answer, error, the question —
+opened by the workspace's owner in headless Chromium sends no request, changes nothing outside the turn, runs no
+script, and the page is whole (nothing swallowed the rest of it).
+
+The payloads are what a red team used before this was fixed: `</script>` closing the chart's JSON element, htmx
+attributes that made the owner's browser promote an analyst to owner with the owner's CSRF token, images by URL,
+and `<!--` that swallowed the page."""
+
+import json
+
+import pytest
+
+from tests.test_browser import browser, server  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _payloads(workspace_id: int) -> dict[str, str]:
+    promote = (
+        f'<form hx-post="/w/{workspace_id}/members" hx-trigger="load" hx-vals=\'{{"username": "bob", "role": "owner", "raw": "on"}}\'></form>'
+        f'<div hx-post="/w/{workspace_id}/members" hx-trigger="load" hx-vals=\'{{"username": "bob", "role": "owner"}}\'>x</div>'
+    )
+    return {
+        "script": "</script><script>window.pwned = 1; alert(1)</script>",
+        "htmx": promote,
+        "image": '<img src="http://203.0.113.7/x.png" onerror="window.pwned = 2"><svg onload="window.pwned = 3"></svg>',
+        "comment": "<!--<script>",
+    }
+
+
+def _hostile_figure(text: str) -> str:
+    return json.dumps(
+        {
+            "data": [{"type": "bar", "x": ["f", text], "y": [1, 2], "hovertemplate": text + "%{y}", "name": text, "text": [text, text]}],
+            "layout": {
+                "title": {"text": text},
+                "xaxis": {"title": {"text": text}},
+                "yaxis": {"title": {"text": text}},
+                "annotations": [{"text": text, "x": 0, "y": 1, "showarrow": False}],
+                "images": [{"source": "http://203.0.113.7/chart.png", "x": 0, "y": 0, "sizex": 1, "sizey": 1}],
+            },
+        }
+    )
+
+
+def test_hostile_payloads_in_every_field_of_a_turn_do_nothing_in_the_owners_browser(server, browser, uploaded, settings, users):  # noqa: F811
+    from workbench.accounts.models import Membership
+    from workbench.analysis.actions import seal
+    from workbench.analysis.models import Conversation, Turn, TurnStatus
+    from workbench.datasets.models import Tier
+    from workbench.datasets.storage import unwrap_key
+
+    settings.ALLOWED_HOSTS = ["*"]
+    version = uploaded(b"sex,bili\nf,1.0\nm,2.0\nf,3.0\n", filename="safe.csv")
+    version.tier = Tier.SYNTHETIC
+    version.save(update_fields=["tier"])
+    workspace = version.dataset.workspace
+    key = unwrap_key(version.dataset.wrapped_key)
+    conversation = Conversation.objects.create(dataset=version.dataset, version=version)
+    payloads = _payloads(workspace.pk)
+    all_of_them = "".join(payloads.values())
+    turns = []
+    for number, (name, text) in enumerate(payloads.items(), start=1):
+        outcome = {
+            "ok": number % 2 == 1,
+            "stdout": text,
+            "error": None if number % 2 == 1 else {"type": "ValueError", "message": text, "traceback": text},
+            "result": {"kind": "table", "columns": [text, "n"], "rows": [[text, 1], [all_of_them, 2]], "total_rows": 2},
+            "figures": [{"name": "fig", "json": _hostile_figure(text)}, {"name": "bad", "json": text}],
+            "seconds": 0.5,
+            "layers": {"namespaces": [text], "landlock_abi": 7, "seccomp": True},
+        }
+        record = {"question": text, "code": text, "answer": text, "outcome": outcome, "attempts": 1, "seconds": 1.0, "model": text}
+        turns.append(
+            Turn.objects.create(
+                conversation=conversation,
+                number=number,
+                question=f"{name}: {text}",
+                status=TurnStatus.ANSWERED if outcome["ok"] else TurnStatus.FAILED,
+                record=seal(key, record),
+            )
+        )
+    before = sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role"))
+
+    page = browser.new_page()
+    requests, dialogs = [], []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{server.url}/login/")
+    page.fill("input[name=username]", "alice")  # the owner: the one whose browser would be turned against her
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+    requests.clear()
+    page.goto(f"{server.url}/c/{conversation.pk}/")
+    page.wait_for_selector(f"#turn-{turns[0].pk} .chart .main-svg", timeout=15000)
+    page.locator(f"#turn-{turns[0].pk} .chart .bars path").last.hover(force=True)  # the hover text is drawn only now
+    page.wait_for_timeout(2500)  # any hx-trigger="load" or poll would have fired by now
+
+    assert dialogs == [], dialogs
+    assert page.evaluate("window.pwned") is None
+    foreign = [(method, url) for method, url in requests if not url.startswith(server.url)]
+    assert foreign == [], foreign
+    assert [r for r in requests if r[0] != "GET"] == [], requests
+    pages = [url for _, url in requests if "/static/" not in url and not url.endswith("/favicon.ico")]
+    assert pages == [f"{server.url}/c/{conversation.pk}/"], pages
+    after = sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role"))
+    assert after == before, "a payload changed the workspace's members"
+    # the page is whole and every payload is shown as text, where it was put
+    for turn in turns:
+        assert page.locator(f"#turn-{turn.pk} p.muted.small").count() >= 1, f"turn {turn.number} was swallowed"
+    assert page.locator("form[action$='/ask']").count() == 1, "the page after the turns was swallowed"
+    text = page.inner_text("#turns")
+    for payload in payloads.values():
+        assert payload.split(">")[0] in text
+    assert page.locator("#turns script:not([type='application/json'])").count() == 0
+    assert page.locator("#turns [hx-post], #turns img, #turns svg[onload]").count() == 0
+    chart_titles = page.locator(f"#turn-{turns[0].pk} .chart .gtitle").evaluate_all("elements => elements.map(e => e.textContent)")
+    assert any("</script>" in title for title in chart_titles), chart_titles
