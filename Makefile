@@ -83,6 +83,8 @@ run: install
 	$(BIN)/python manage.py init_embedded
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py setup_demo
+	@# workers start with `serve`; a failure is shown here and on the site admins' home page, and serving goes on
+	$(BIN)/python manage.py doctor --before-start || echo "manage.py doctor found problems (listed above); serving anyway."
 	$(BIN)/python manage.py serve --port $(PORT)
 
 TEST_ENV = WORKBENCH_DATABASE_URL=$(TEST_DATABASE_URL) WORKBENCH_BROKER_URL=$(TEST_BROKER_URL) \
@@ -90,7 +92,7 @@ TEST_ENV = WORKBENCH_DATABASE_URL=$(TEST_DATABASE_URL) WORKBENCH_BROKER_URL=$(TE
 	WORKBENCH_MASTER_KEY=$$($(BIN)/python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')
 
 test: install-dev
-	rm -rf $(TEST_DATA_DIR) && mkdir -p $(TEST_DATA_DIR)
+	rm -rf $(TEST_DATA_DIR) && mkdir -p -m 700 $(TEST_DATA_DIR)
 	$(TEST_ENV) WORKBENCH_TASKS_EAGER=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(TEST_ENV) $(BIN)/python manage.py check --fail-level WARNING
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run

@@ -143,7 +143,7 @@ def test_a_sigill_or_sigkill_of_the_model_process_fails_the_turn_with_the_reason
     killed: set[int] = set(_model_processes())  # none of this test's, if any
     for sig in (signal.SIGILL, signal.SIGKILL):
         wait_for(lambda: Turn.objects.filter(pk=turn_ids[-1], status="running").exists(), 120, "the turn to start")
-        pids = wait_for(lambda: set(_model_processes()) - killed or None, 120, "the model process")
+        pids = wait_for(lambda done=frozenset(killed): set(_model_processes()) - done or None, 120, "the model process")
         for pid in pids:
             os.kill(pid, sig)
         killed |= pids

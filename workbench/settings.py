@@ -246,6 +246,10 @@ for _layer in SANDBOX_ALLOW_MISSING:
             f"WORKBENCH_SANDBOX_ALLOW_MISSING names {_layer!r}; it takes a comma-separated list of namespaces, landlock, seccomp."
         )
 
+# `manage.py doctor`: how long a worker may take to answer its diagnostic job, and the free disk it asks for.
+DOCTOR_WORKER_SECONDS = env_float("WORKBENCH_DOCTOR_WORKER_SECONDS", 15.0, minimum=1.0)
+DOCTOR_MIN_FREE_BYTES = env_bytes("WORKBENCH_DOCTOR_MIN_FREE_DISK", 2 * 1024**3)
+
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]

@@ -27,7 +27,7 @@ _ABOVE_BASELINE = re.compile(
     r"^(tile\w*|ldtilecfg|sttilecfg|tdp\w+|tcmmr\w*|tcmmi\w*|vpdpbusds?|vpdpwssds?|vpmadd52\w+|vbcstne\w+|vcvtne\w*bf16\w*|"
     r"vcvtneeph2ps|vcvtneoph2ps|vpdpb[su][su]ds?|vpdpw[su][su]ds?)$"
 )
-_INSTRUCTION = re.compile(r"^\s*[0-9a-f]+:\s+((?:[0-9a-f]{2} )+)\s*(\S+)")
+_INSTRUCTION = re.compile(r"^\s*[0-9a-f]+:\s+((?:[0-9a-f]{2} )+)\s*(?:\{\w+\}\s+)?(\S+)")
 
 
 def libraries() -> list[Path]:

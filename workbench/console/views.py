@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from workbench.accounts import actions
 from workbench.accounts.access import can_create_workspace
 from workbench.accounts.models import Membership
+from workbench.console import doctor
 from workbench.jobs.models import Job
 
 
@@ -15,10 +16,11 @@ from workbench.jobs.models import Job
 def home(request: HttpRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("workspace").order_by("workspace__name")
     recent_jobs = Job.objects.filter(workspace__memberships__user=request.user).select_related("dataset")[:10]
+    health = doctor.summary() if request.user.is_staff else None
     return render(
         request,
         "console/home.html",
-        {"memberships": memberships, "recent_jobs": recent_jobs, "can_create": can_create_workspace(request.user)},
+        {"memberships": memberships, "recent_jobs": recent_jobs, "can_create": can_create_workspace(request.user), "health": health},
     )
 
 
