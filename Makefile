@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: install install-dev install-gpu run test lint format bench bench-synthesis clean check-compose
+.PHONY: install install-dev install-gpu run test lint format bench bench-synthesis bench-sandbox bench-llm-build clean check-compose
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -126,11 +126,25 @@ $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
 bench-synthesis: install-dev .venv-sdv/.installed
 	$(BIN)/python benchmarks/synthesis_bench.py
 
-bench: install-dev $(VENV)/.installed-bench .venv-sdv/.installed
+bench: install-dev $(VENV)/.installed-bench .venv-sdv/.installed bench-sandbox bench-llm-build
 	$(BIN)/python benchmarks/ingest_1gb.py
 	$(BIN)/python benchmarks/privacy_eval.py
 	$(BIN)/python benchmarks/privacy_speed.py
 	$(BIN)/python benchmarks/synthesis_bench.py
+
+# The portable llama.cpp against a native build of the same version (built once, never installed).
+NATIVE_WHEELS := $(WHEELHOUSE)/llama-cpp-python-$(LLAMA_VERSION)-native
+$(NATIVE_WHEELS)/.built: | $(BIN)/python
+	rm -rf $(NATIVE_WHEELS).partial && mkdir -p $(NATIVE_WHEELS).partial
+	CMAKE_ARGS='-DGGML_NATIVE=ON' FORCE_CMAKE=1 $(BIN)/pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+		-w $(NATIVE_WHEELS).partial llama-cpp-python==$(LLAMA_VERSION)
+	rm -rf $(NATIVE_WHEELS) && mv $(NATIVE_WHEELS).partial $(NATIVE_WHEELS) && touch $@
+
+bench-llm-build: install-dev $(NATIVE_WHEELS)/.built
+	$(BIN)/python benchmarks/llm_build_speed.py --native-wheel $$(ls $(NATIVE_WHEELS)/llama_cpp_python-*.whl)
+
+bench-sandbox: install-dev
+	$(BIN)/python benchmarks/sandbox_speed.py
 
 clean:
 	rm -rf var/test benchmarks/out

@@ -214,3 +214,21 @@ def test_the_command_exits_non_zero_and_site_admins_see_the_failures_on_the_home
     analyst = create_user(username="someone", password="correct-horse-battery")
     client.force_login(analyst)
     assert "Site health" not in client.get("/").content.decode()
+
+
+def test_make_and_the_image_build_llama_cpp_with_the_same_portable_flags_and_the_compose_files_allow_the_sandbox():
+    import re
+
+    import yaml
+
+    makefile = (ROOT / "Makefile").read_text()
+    flags = re.search(r"^LLAMA_CMAKE_ARGS \?= (.*?)\n(?!\t)", makefile, re.S | re.M).group(1)
+    make_flags = " ".join(flags.replace("\\\n", " ").split())
+    image_flags = re.search(r'^ARG LLAMA_CMAKE_ARGS="(.*)"$', (ROOT / "Dockerfile").read_text(), re.M).group(1)
+    assert make_flags == image_flags
+    assert "-DGGML_NATIVE=OFF" in make_flags and "-DGGML_AMX_TILE=OFF" in make_flags and "-DGGML_AVX512=OFF" in make_flags
+    assert not re.search(r"^llama-cpp-python==", (ROOT / "requirements.txt").read_text(), re.M)  # a plain pip install builds natively
+    for name, services in (("docker-compose.yml", ("worker", "worker-gpu")), ("docker-compose.gpu-node.yml", ("worker-gpu",))):
+        compose = yaml.safe_load((ROOT / name).read_text())
+        for service in services:
+            assert {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"} <= set(compose["services"][service]["security_opt"])
