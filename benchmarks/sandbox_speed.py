@@ -28,7 +28,9 @@ CODE = {
 
 def _previous_sandbox(revision: str, folder: Path):
     for name in ("sandbox.py", "_child.py"):
-        text = subprocess.run(["git", "show", f"{revision}:workbench/analysis/{name}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "show", f"{revision}:workbench/analysis/{name}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
         (folder / name).write_text(text)
     spec = importlib.util.spec_from_file_location("previous_sandbox", folder / "sandbox.py")
     module = importlib.util.module_from_spec(spec)

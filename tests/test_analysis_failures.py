@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from tests.conftest import wait_for
+from tests.conftest import finished, wait_for
 from workbench.analysis import actions
 from workbench.analysis.models import Conversation, Turn, TurnStatus
 from workbench.datasets.models import Tier
@@ -153,7 +153,7 @@ def test_a_sigill_or_sigkill_of_the_model_process_fails_the_turn_with_the_reason
         assert f"signal {int(sig)} ({sig.name}" in reason, reason
         if sig == signal.SIGILL:
             assert "illegal instruction" in reason and "make install" in reason
-        job = Job.objects.get(pk=turn.job_id)
+        job = finished(turn.job_id, 60, "the job to be recorded")  # the turn is written just before the job
         assert job.status == "failed" and f"signal {int(sig)}" in job.error
         follow = api(
             "bob",

@@ -231,4 +231,6 @@ def test_make_and_the_image_build_llama_cpp_with_the_same_portable_flags_and_the
     for name, services in (("docker-compose.yml", ("worker", "worker-gpu")), ("docker-compose.gpu-node.yml", ("worker-gpu",))):
         compose = yaml.safe_load((ROOT / name).read_text())
         for service in services:
-            assert {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"} <= set(compose["services"][service]["security_opt"])
+            assert {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"} <= set(
+                compose["services"][service]["security_opt"]
+            )
