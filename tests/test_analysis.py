@@ -189,3 +189,14 @@ def _whole_word(value: str, text: str) -> bool:
     import re
 
     return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text) is not None
+
+
+def test_a_host_without_a_sandbox_layer_fails_the_turn_at_once_without_repairs(table, settings):
+    """The code is not the problem, so it is not sent back to the model: the turn says which layer is missing."""
+    frame, path = table
+    settings.SANDBOX_BWRAP = "/nonexistent/bwrap"
+    model = ScriptedModel(["```python\nresult = len(df)\n```", "```python\nresult = 2\n```"])
+    turn = Interpreter(model, repairs=2, limits=QUICK).ask("how many rows?", frame, path)
+    assert turn.attempts == 1 and len(model.prompts) == 1
+    assert "namespaces" in turn.failed and "apt-get install bubblewrap" in turn.failed
+    assert turn.outcome.error["type"] == "SandboxUnavailable" and not turn.outcome.ok

@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _payloads(workspace_id: int) -> dict[str, str]:
-    promote = (
-        f'<form hx-post="/w/{workspace_id}/members" hx-trigger="load" hx-vals=\'{{"username": "bob", "role": "owner", "raw": "on"}}\'></form>'
+    promote = (  # out of the chart's JSON element first, as the red team did
+        f'</script><form hx-post="/w/{workspace_id}/members" hx-trigger="load" hx-vals=\'{{"username": "bob", "role": "owner", "raw": "on"}}\'></form>'
         f'<div hx-post="/w/{workspace_id}/members" hx-trigger="load" hx-vals=\'{{"username": "bob", "role": "owner"}}\'>x</div>'
     )
     return {

@@ -81,10 +81,21 @@ def _frame(text: str) -> str:
 
 ESCAPES = {
     # 1. links, FIFOs, devices and directories in the working folder: the worker reads no file by name any more
-    "stdout.txt as a link to /proc/self/environ": (f'{OS}.symlink("/proc/self/environ", "stdout.txt")\nprint("done")', None),
+    "stdout.txt as a link to /proc/self/environ": (
+        f'{OS}.unlink("stdout.txt") if {OS}.path.lexists("stdout.txt") else None\n{OS}.symlink("/proc/self/environ", "stdout.txt")',
+        None,
+    ),
+    "stdout.txt as a link to the master key": (
+        f'{OS}.unlink("stdout.txt") if {OS}.path.lexists("stdout.txt") else None\n{OS}.symlink({{key!r}}, "stdout.txt")',
+        None,
+    ),
     "result.json as a link to the master key": (f'{OS}.symlink({{key!r}}, "result.json")', None),
     "result.json as a FIFO": (f'{OS}.mkfifo("result.json")\n{OS}.mkfifo("stdout.txt")', None),
     "result.json as a link to /dev/zero": (f'{OS}.symlink("/dev/zero", "result.json")', None),
+    "stdout.txt as a link to /dev/zero": (
+        f'{OS}.unlink("stdout.txt") if {OS}.path.lexists("stdout.txt") else None\n{OS}.symlink("/dev/zero", "stdout.txt")',
+        None,
+    ),
     "stdout.txt as a directory": (f'{OS}.mkdir("stdout.txt")\n{OS}.mkdir("result.json")', None),
     "a link to the RAW file": (
         f'{OS}.symlink({{raw!r}}, "data.parquet")\nprint(open("data.parquet", "rb").read())',

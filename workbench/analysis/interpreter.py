@@ -157,6 +157,9 @@ class Interpreter:
             on_event("code", turn.code)
             turn.outcome = run(turn.code, data_file, limits=self.limits, scratch=self.scratch)
             on_event("outcome", turn.outcome)
+            if (turn.outcome.error or {}).get("type") == "SandboxUnavailable":  # the host, not the code: no repair helps
+                turn.failed = turn.outcome.error["message"]
+                break
             problem = self._problem(turn.outcome)
             if not problem:
                 break
