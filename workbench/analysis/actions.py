@@ -63,10 +63,9 @@ def _check_question(question: str) -> None:
         raise JobError(f"A question may have at most {MAX_QUESTION_CHARS:,} characters.")
 
 
-def _queue_turn(conversation: Conversation, user, question: str) -> Turn:
-    number = (conversation.turns.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    turn = Turn.objects.create(conversation=conversation, number=number, question=question.strip(), created_by=user)
-    job = create_job(
+def _ask_job(turn: Turn, user):
+    conversation = turn.conversation
+    return create_job(
         kind="ask",
         user=user,
         workspace=conversation.dataset.workspace,
@@ -74,6 +73,12 @@ def _queue_turn(conversation: Conversation, user, question: str) -> Turn:
         version=conversation.version,
         params={"turn": turn.pk},
     )
+
+
+def _queue_turn(conversation: Conversation, user, question: str) -> Turn:
+    number = (conversation.turns.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    turn = Turn.objects.create(conversation=conversation, number=number, question=question.strip(), created_by=user)
+    job = _ask_job(turn, user)
     Turn.objects.filter(pk=turn.pk).update(job=job)
     turn.job = job
     record_event(
@@ -133,14 +138,7 @@ def retry_turn(*, turn: Turn, user) -> Turn:
     check_version(turn.conversation.version)
     conversation = turn.conversation
     with transaction.atomic():
-        job = create_job(
-            kind="ask",
-            user=user,
-            workspace=conversation.dataset.workspace,
-            dataset=conversation.dataset,
-            version=conversation.version,
-            params={"turn": turn.pk},
-        )
+        job = _ask_job(turn, user)
         Turn.objects.filter(pk=turn.pk).update(job=job, status=TurnStatus.QUEUED, record=b"", stream=b"", finished_at=None, seconds=None)
         record_event(
             actor=user,

@@ -9,7 +9,7 @@ from pygments.lexers import PythonLexer
 
 from workbench.analysis.actions import read_turn
 from workbench.analysis.models import Conversation, TurnStatus
-from workbench.analysis.sandbox import clean_figure, clean_text
+from workbench.analysis.sandbox import clean_figure, clean_json
 
 _FORMATTER = HtmlFormatter(cssclass="code", nowrap=False)
 
@@ -18,7 +18,10 @@ def turn_view(turn, *, can_run: bool = False) -> dict:
     """What the page shows of a turn. The record holds what the model and the code wrote: it is cleaned again here
     (a figure that does not parse, a lone surrogate, a URL-loading chart key), so no stored record can break the
     page, and the template escapes every field of it."""
-    record = _clean(read_turn(turn))
+    try:
+        record = clean_json(read_turn(turn), max_depth=100)
+    except ValueError:
+        record = {"failed": "This turn's record could not be read."}
     outcome = record.get("outcome") or {}
     figures, notes = {}, []
     for index, figure in enumerate(outcome.get("figures") or []):
@@ -79,20 +82,6 @@ def describe_layers(layers) -> str:
     if layers.get("missing"):
         text += "; missing " + ", ".join(str(n) for n in layers["missing"]) + ", so the code was not run"
     return text
-
-
-def _clean(value, depth: int = 0):
-    if depth > 60:
-        return None
-    if isinstance(value, dict):
-        return {clean_text(str(k)): _clean(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v, depth + 1) for v in value]
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def notebook(conversation: Conversation) -> str:

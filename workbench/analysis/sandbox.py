@@ -675,16 +675,18 @@ def clean_figure(figure) -> dict:
     if not isinstance(figure, dict) or not isinstance(figure.get("data", []), list) or not isinstance(figure.get("layout", {}), dict):
         raise _Malformed("figure")
     layout = {k: v for k, v in figure.get("layout", {}).items() if k not in _FETCHING_KEYS}
-    return {"data": _clean_value(figure.get("data", []), 0), "layout": _clean_value(layout, 0)}
+    return {"data": clean_json(figure.get("data", [])), "layout": clean_json(layout)}
 
 
-def _clean_value(value, depth: int):
-    if depth > 40:
-        raise _Malformed("a figure nested too deeply")
+def clean_json(value, *, max_depth: int = 40, depth: int = 0):
+    """Parsed JSON with every text cleaned (`clean_text`) and every non-finite number made null; deeper than
+    `max_depth` is malformed (a ValueError)."""
+    if depth > max_depth:
+        raise _Malformed("nested too deeply")
     if isinstance(value, dict):
-        return {clean_text(str(k)): _clean_value(v, depth + 1) for k, v in value.items()}
+        return {clean_text(str(k)): clean_json(v, max_depth=max_depth, depth=depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean_value(v, depth + 1) for v in value]
+        return [clean_json(v, max_depth=max_depth, depth=depth + 1) for v in value]
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, float) and not math.isfinite(value):
