@@ -84,6 +84,12 @@ def test_a_conversation_is_started_on_the_synthetic_tier_and_outsiders_get_404(
     assert any('result = df["bili"].mean()' in cell.source for cell in book.cells if cell.cell_type == "code")
     assert "read_parquet(FILE)" in book.cells[1].source
 
+    # a hostile answer is text in the notebook's Markdown, not markup a notebook viewer would render
+    _answered(conversation, "result = 1", '<img src="x" onerror="alert(1)"> **bold** [link](http://203.0.113.7/)')
+    book = nbformat.reads(client.get(f"/c/{conversation.pk}/notebook.ipynb").content.decode(), as_version=4)
+    markdown = "".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+    assert "<img" not in markdown and "&lt;img" in markdown and "\\*\\*bold\\*\\*" in markdown and "](http" not in markdown
+
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)

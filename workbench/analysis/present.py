@@ -1,6 +1,8 @@
 """What the conversation page and the notebook export make of a turn's record."""
 
+import html
 import json
+import re
 
 import nbformat
 from pygments import highlight
@@ -84,6 +86,12 @@ def describe_layers(layers) -> str:
     return text
 
 
+def _as_text(text: str) -> str:
+    """Markdown that shows `text` as it is: HTML escaped, Markdown's own markup characters backslash-escaped."""
+    escaped = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", escaped)
+
+
 def notebook(conversation: Conversation) -> str:
     """The conversation as a Jupyter notebook whose cells rerun the same code on a file the user supplies."""
     version = conversation.version
@@ -104,7 +112,8 @@ def notebook(conversation: Conversation) -> str:
         if not record.get("code"):
             continue
         answer = record.get("answer") or ""
-        cells.append(nbformat.v4.new_markdown_cell(f"## {turn.number}. {turn.question}\n\n{answer}"))
+        # the question and the model's answer are text, not markup: a notebook viewer renders Markdown cells as HTML
+        cells.append(nbformat.v4.new_markdown_cell(f"## {turn.number}. {_as_text(turn.question)}\n\n{_as_text(answer)}"))
         show = "\nfig.show()" if "fig" in record["code"] else ""
         cells.append(nbformat.v4.new_code_cell(record["code"] + show + "\nresult"))
     book = nbformat.v4.new_notebook(
