@@ -29,7 +29,9 @@ WHEELHOUSE ?= $(HOME)/.cache/workbench/wheels
 LLAMA_KEY := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(strip $(LLAMA_CMAKE_ARGS))' | sha256sum | cut -c1-16)
 LLAMA_WHEELS := $(WHEELHOUSE)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 
-$(LLAMA_WHEELS)/.built: requirements-llm.txt | $(BIN)/python
+# (no file prerequisite: the folder's name holds the version and the flags, and a fresh clone's newer files must not
+# make every CI run compile it again)
+$(LLAMA_WHEELS)/.built: | $(BIN)/python
 	rm -rf $(LLAMA_WHEELS).partial && mkdir -p $(LLAMA_WHEELS).partial
 	echo '$(strip $(LLAMA_CMAKE_ARGS))' > $(LLAMA_WHEELS).partial/CMAKE_ARGS
 	CMAKE_ARGS='$(strip $(LLAMA_CMAKE_ARGS))' FORCE_CMAKE=1 $(BIN)/pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
