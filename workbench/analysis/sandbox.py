@@ -43,7 +43,9 @@ _WROTE_TOO_MUCH = "The code wrote more than {} MB (printed output counts) and wa
 _HOW_TO_ENABLE = {
     "namespaces": (
         "install bubblewrap (Debian: apt-get install bubblewrap) and allow user namespaces "
-        "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0; in Docker see docker-compose.yml)"
+        "(sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; on Ubuntu 23.10 and later also "
+        "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile that lets bwrap use them; "
+        "in Docker the security_opt lines of docker-compose.yml)"
     ),
     "landlock": "use a kernel with Landlock (Linux 5.13 or newer, enabled in the lsm= boot list)",
     "seccomp": "install libseccomp (Debian: libseccomp2) and run on a kernel with seccomp filters",

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import re
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -251,7 +252,12 @@ def neutralise_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
             risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
             column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return pa.RecordBatch.from_arrays(columns, names=[safe_header(name) for name in batch.schema.names])
+
+
+def safe_header(name: str) -> str:
+    """A column name is a cell too (the header row): the same apostrophe when it would start a formula."""
+    return "'" + name if re.match(FORMULA_START, name) else name
 
 
 def export_csv(version: Version) -> Iterator[bytes]:
@@ -279,7 +285,7 @@ def export_xlsx(version: Version, target: io.BufferedIOBase) -> None:
     sheet = workbook.create_sheet("data")
     with open_version(version) as src:
         parquet = pq.ParquetFile(src, pre_buffer=False)
-        sheet.append(parquet.schema_arrow.names)
+        sheet.append([safe_header(name) for name in parquet.schema_arrow.names])
         for batch in parquet.iter_batches(batch_size=65536):
             for row in neutralise_formulas(batch).to_pylist():
                 sheet.append([_xlsx_cell(value) for value in row.values()])
