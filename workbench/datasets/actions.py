@@ -2,9 +2,9 @@
 
 import base64
 import io
-import re
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
