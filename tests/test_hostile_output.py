@@ -118,3 +118,46 @@ def test_hostile_payloads_in_every_field_of_a_turn_do_nothing_in_the_owners_brow
     assert page.locator("#turns [hx-post], #turns img, #turns svg[onload]").count() == 0
     chart_titles = page.locator(f"#turn-{turns[0].pk} .chart .gtitle").evaluate_all("elements => elements.map(e => e.textContent)")
     assert any("</script>" in title for title in chart_titles), chart_titles
+
+
+def test_a_table_whose_names_and_cells_are_payloads_does_nothing_on_its_pages(server, browser, uploaded, settings):  # noqa: F811
+    """The same payloads as a table's column names and cells: the version page (profile charts, rows preview, scan)
+    and the dataset page, opened by the owner, send nothing and change nothing."""
+    import csv
+    import io
+
+    from workbench.accounts.models import Membership
+
+    settings.ALLOWED_HOSTS = ["*"]
+    payloads = list(_payloads(0).values())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([f"col{i} {p}" for i, p in enumerate(payloads)] + ["n"])
+    for row in range(30):
+        writer.writerow([payloads[(row + i) % len(payloads)] for i in range(len(payloads))] + [row])
+    version = uploaded(buffer.getvalue().encode(), filename="hostile.csv")
+    workspace = version.dataset.workspace
+    before = sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role"))
+    page = browser.new_page()
+    requests, dialogs = [], []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{server.url}/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+    requests.clear()
+    for url in (f"/v/{version.pk}/", f"/d/{version.dataset_id}/"):
+        page.goto(f"{server.url}{url}")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)
+        assert page.evaluate("window.pwned") is None, url
+    assert dialogs == []
+    assert [r for r in requests if not r[1].startswith(server.url)] == []
+    assert [r for r in requests if r[0] != "GET"] == [], requests
+    assert sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role")) == before
+    page.goto(f"{server.url}/v/{version.pk}/")
+    page.wait_for_selector("#preview table", timeout=15000)
+    assert "col1 </script><form hx-post" in page.inner_text("#preview")
+    assert page.locator("#preview [hx-post], #preview img, main img").count() == 0
