@@ -207,6 +207,7 @@ def test_a_conversation_turn_streams_then_shows_its_chart_and_code(server, brows
     }
     Turn.objects.filter(pk=turn.pk).update(status=TurnStatus.ANSWERED, record=seal(key, record))
     page.wait_for_selector(f"#turn-{turn.pk}[data-status=answered] .chart .main-svg", timeout=15000)
+    assert page.evaluate(f"document.querySelector('#turn-{turn.pk} .chart').clientHeight") >= 400  # not squeezed flat
     assert "Both average 2.0." in page.inner_text(f"#turn-{turn.pk}")
     page.click(f"#turn-{turn.pk} [data-copy]")
     page.wait_for_selector(f"#turn-{turn.pk} [data-copy]:has-text('Copied')", timeout=5000)
