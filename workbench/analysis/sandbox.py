@@ -350,9 +350,15 @@ def _check_layers(reported: dict, pid: int | None, boxed: bool, limits: Limits) 
     missing: dict = {}
     status = _proc_status(pid)
     if boxed:
-        shared = [name for name in ("mnt", "pid", "net", "ipc", "uts", "user") if _same_namespace(pid, name)]
-        if pid is None or shared:
-            missing["namespaces"] = f"the box shares the worker's {', '.join(shared) or 'namespaces'}"
+        seen = {name: _same_namespace(pid, name) for name in ("mnt", "pid", "net", "ipc", "uts", "user")}
+        shared = [name for name, same in seen.items() if same]
+        unreadable = [name for name, same in seen.items() if same is None]
+        if pid is None:
+            missing["namespaces"] = "bubblewrap did not say which process is the box"
+        elif unreadable:
+            missing["namespaces"] = f"the box's {', '.join(unreadable)} namespaces could not be checked from outside"
+        elif shared:
+            missing["namespaces"] = f"the box shares the worker's {', '.join(shared)} namespaces"
         else:
             layers["namespaces"] = ["mount", "pid", "net", "ipc", "uts", "user"]
     else:
@@ -383,11 +389,12 @@ def _proc_status(pid: int | None) -> dict:
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
 
 
-def _same_namespace(pid: int | None, name: str) -> bool:
+def _same_namespace(pid: int | None, name: str) -> bool | None:
+    """Whether the box shares this namespace with the worker; None when the kernel would not say."""
     try:
         return os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}")
     except OSError:
-        return True
+        return None
 
 
 def _limits_hold(pid: int | None, limits: Limits) -> bool:
