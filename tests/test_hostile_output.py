@@ -29,6 +29,22 @@ def _payloads(workspace_id: int) -> dict[str, str]:
     }
 
 
+def _owner_page(chromium, live):
+    """A page logged in as alice, the owner (the one whose browser a payload would turn against her), recording
+    every request and dialog from then on."""
+    page = chromium.new_page()
+    requests, dialogs = [], []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{live.url}/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+    requests.clear()
+    return page, requests, dialogs
+
+
 def _hostile_figure(text: str) -> str:
     return json.dumps(
         {
@@ -83,16 +99,7 @@ def test_hostile_payloads_in_every_field_of_a_turn_do_nothing_in_the_owners_brow
         )
     before = sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role"))
 
-    page = browser.new_page()
-    requests, dialogs = [], []
-    page.on("request", lambda request: requests.append((request.method, request.url)))
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{server.url}/login/")
-    page.fill("input[name=username]", "alice")  # the owner: the one whose browser would be turned against her
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button.primary")
-    page.wait_for_load_state("networkidle")
-    requests.clear()
+    page, requests, dialogs = _owner_page(browser, server)
     page.goto(f"{server.url}/c/{conversation.pk}/")
     page.wait_for_selector(f"#turn-{turns[0].pk} .chart .main-svg", timeout=15000)
     page.locator(f"#turn-{turns[0].pk} .chart .bars path").last.hover(force=True)  # the hover text is drawn only now
@@ -138,16 +145,7 @@ def test_a_table_whose_names_and_cells_are_payloads_does_nothing_on_its_pages(se
     version = uploaded(buffer.getvalue().encode(), filename="hostile.csv")
     workspace = version.dataset.workspace
     before = sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role"))
-    page = browser.new_page()
-    requests, dialogs = [], []
-    page.on("request", lambda request: requests.append((request.method, request.url)))
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{server.url}/login/")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button.primary")
-    page.wait_for_load_state("networkidle")
-    requests.clear()
+    page, requests, dialogs = _owner_page(browser, server)
     for url in (f"/v/{version.pk}/", f"/d/{version.dataset_id}/"):
         page.goto(f"{server.url}{url}")
         page.wait_for_load_state("networkidle")
