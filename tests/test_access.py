@@ -201,3 +201,66 @@ def test_the_purge_page_needs_the_name_typed(client, users, version):
     assert Dataset.objects.exists()
     response = client.post(f"/d/{version.dataset_id}/purge", {"confirm": version.dataset.name})
     assert response.status_code == 302 and not Dataset.objects.exists()
+
+
+def _objects_of_alices_workspace(version) -> dict[str, int]:
+    """One object of each kind a route can name, all in alice's workspace: a conversation with a turn on a safe tier."""
+    from workbench.analysis.models import Conversation, Turn
+
+    synthetic = Version.objects.create(
+        dataset=version.dataset,
+        number=2,
+        tier=Tier.SYNTHETIC,
+        parent=version,
+        made_by={"kind": "test"},
+        file=version.file,
+        schema=version.schema,
+    )
+    conversation = Conversation.objects.create(dataset=version.dataset, version=synthetic)
+    turn = Turn.objects.create(conversation=conversation, number=1, question="q", status="failed")
+    return {
+        "workspace_id": version.dataset.workspace_id,
+        "dataset_id": version.dataset_id,
+        "version_id": version.pk,
+        "job_id": version.jobs.first().pk,
+        "conversation_id": conversation.pk,
+        "turn_id": turn.pk,
+    }
+
+
+def _routes_with_ids():
+    """Every route of the URL conf that takes an id, walked from urlpatterns (a new route cannot be missed)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                if "<int:" in route:
+                    yield route
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def test_an_outsider_gets_404_on_every_route_that_takes_an_id(api, client, users, version):
+    import re
+
+    ids = _objects_of_alices_workspace(version)
+    routes = _routes_with_ids()
+    assert len(routes) >= 40, routes
+    client.force_login(users["charlie"])  # a data owner of another workspace
+    checked = []
+    for route in routes:
+        names = re.findall(r"<int:(\w+)>", route)
+        assert set(names) <= set(ids), f"{route}: add an object for {set(names) - set(ids)} to this test"
+        url = "/" + re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), route)
+        for method in ("get", "post"):
+            if url.startswith("/api/"):
+                response = api("charlie", method, url, content_type="application/json", data={} if method == "post" else None)
+            else:
+                response = getattr(client, method)(url)
+            assert response.status_code in (404, 405), f"{method.upper()} {url}: {response.status_code}"
+            checked.append((method, url, response.status_code))
+    assert sum(code == 404 for _, _, code in checked) >= len(routes)  # every route answers 404 to one method at least
