@@ -169,13 +169,15 @@ def check_sandbox() -> list[Check]:
             checks.append(Check(f"sandbox: {layer}", OK, detail))
         elif layer in settings.SANDBOX_ALLOW_MISSING:
             checks.append(Check(f"sandbox: {layer}", WARN, "missing; the site allows running without it (WORKBENCH_SANDBOX_ALLOW_MISSING)"))
-        else:
-            why = "missing" if layer in missing or not outcome.ok else "not reported"
-            checks.append(Check(f"sandbox: {layer}", FAIL, f"{why} — to enable it, {sandbox._HOW_TO_ENABLE[layer]}"))
+        elif layer in missing:
+            checks.append(Check(f"sandbox: {layer}", FAIL, f"missing — to enable it, {sandbox._HOW_TO_ENABLE[layer]}"))
+        else:  # refused before the child ran (no box), so this layer was never tried
+            checks.append(Check(f"sandbox: {layer}", WARN, "not checked: no box could be made to try it in (see above)"))
     if outcome.ok and outcome.result == {"kind": "value", "value": 42}:
         checks.append(Check("sandbox runs code", OK, f"{describe_layers(layers)}; {outcome.seconds:.2f} s a run"))
     else:
-        checks.append(Check("sandbox runs code", FAIL, (outcome.error or {}).get("message", "no result")[:600]))
+        message = (outcome.error or {}).get("message", "no result")
+        checks.append(Check("sandbox runs code", FAIL, message.split(" (", 1)[0] + "; the layers above say what to enable"))
     return checks
 
 
