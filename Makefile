@@ -70,15 +70,17 @@ $(SMALL_MODEL): | $(VENV)/.installed
 
 # The installed llama.cpp is checked in a subprocess (a SIGILL kills that one, not make): it loads the model and
 # generates, and its libraries hold no instruction above the baseline (buildcheck.py).
-LLM_CHECK = $(BIN)/python -m workbench.analysis.buildcheck
+# Once per installed build (a stamp), not on every `make run` or `make test`: doctor checks it at run time.
+$(VENV)/.llm-checked-$(LLAMA_KEY): $(VENV)/.installed-llm-$(LLAMA_KEY) | $(DEFAULT_MODEL)
+	$(BIN)/python -m workbench.analysis.buildcheck --model $(DEFAULT_MODEL)
+	rm -f $(VENV)/.llm-checked-*
+	touch $@
 
-install: $(VENV)/.installed $(VENV)/.installed-llm-$(LLAMA_KEY) $(DEFAULT_MODEL)
-	$(LLM_CHECK) --model $(DEFAULT_MODEL)
+install: $(VENV)/.installed $(VENV)/.llm-checked-$(LLAMA_KEY) $(DEFAULT_MODEL)
 
 install-gpu: $(VENV)/.installed-gpu
 
-install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu $(VENV)/.installed-llm-$(LLAMA_KEY) $(DEFAULT_MODEL) $(SMALL_MODEL)
-	$(LLM_CHECK) --model $(SMALL_MODEL)
+install-dev: $(VENV)/.installed-dev $(VENV)/.installed-gpu $(VENV)/.llm-checked-$(LLAMA_KEY) $(DEFAULT_MODEL) $(SMALL_MODEL)
 
 # Embedded default: SQLite, a broker that needs no server, one web process and one worker.
 run: install

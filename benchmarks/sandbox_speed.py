@@ -77,7 +77,7 @@ def main() -> None:
             for label, before, after, worst_b, worst_a in rows
         )
         + "\nMost of either figure is the interpreter importing pandas, numpy and plotly. The box (namespaces, read-only binds, "
-        "a private /proc, the tmpfs) and the parent's checks of /proc/<pid>/status, ns and limits cost less than what the "
+        "a private /proc, the tmpfs) and the parent's checks of /proc/<pid>/status, ns and limits cost, most likely, less than what the "
         "previous child did and this one no longer does: it started `ldconfig -p` twice (ctypes' library search, for libc "
         "and libseccomp) and copied the table into its folder; the data now comes in as a descriptor."
     )

