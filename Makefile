@@ -11,9 +11,15 @@ TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: install install-dev install-gpu run test lint format bench bench-synthesis bench-sandbox bench-llm-build clean check-compose
 
+# venv hides why ensurepip failed (a CI run once stopped here after 2 s with no reason): on failure, show ensurepip's
+# own output, then make the venv without pip and install pip into it with the outer interpreter's pip.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip==26.3
+	$(PYTHON) -m venv $(VENV) || { \
+		echo "make: '$(PYTHON) -m venv' failed; ensurepip says:" >&2; \
+		$(BIN)/python3 -m ensurepip --upgrade --default-pip >&2 || true; \
+		rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
+		$(PYTHON) -m pip --python $(BIN)/python install pip==26.3 || { rm -rf $(VENV); exit 1; }; }
+	$(BIN)/pip install --upgrade pip==26.3 || { rm -rf $(VENV); exit 1; }
 
 # llama-cpp-python, compiled once per machine for any x86-64 CPU with AVX2 (2013 on), never for this CPU only: a
 # native build uses what the build CPU has (AVX-512, AMX) and dies with SIGILL on a CPU without it, or on a VM that
