@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection
 
+from workbench.errors import Refused
 from workbench.jobs import actions
 from workbench.jobs.models import Job, JobStatus
 
@@ -57,6 +58,8 @@ def _run_guarded(job_id: int, kind: str, body: Callable[[], None]) -> None:
         actions.mark_cancelled(job_id)
     except actions.JobError as error:
         actions.fail_job(job_id, error=str(error), retryable=error.retryable)
+    except Refused as refused:  # a check that also guards requests (a budget, a tier) refused the job's work
+        actions.fail_job(job_id, error=str(refused), retryable=False)
     except Exception as error:
         # Exception texts from parsers may quote RAW cells: log the type and stack only.
         stack = "".join(traceback.format_tb(error.__traceback__))

@@ -14,7 +14,7 @@ django.setup()
 app = Celery("workbench")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_routes = {"tasks.*": {"queue": "cpu"}}
-app.conf.include = ["tasks.analysis", "tasks.datasets", "tasks.jobs", "tasks.privacy", "tasks.synthesis"]
+app.conf.include = ["tasks.analysis", "tasks.datasets", "tasks.jobs", "tasks.privacy", "tasks.releases", "tasks.synthesis"]
 if app.conf.broker_url.startswith("filesystem://"):
     # The folder broker has no broadcast channel; cancelling goes through the Job row anyway.
     app.conf.worker_enable_remote_control = False
@@ -39,4 +39,5 @@ import tasks.analysis  # noqa: E402,F401  (register tasks)
 import tasks.datasets  # noqa: E402,F401
 import tasks.jobs  # noqa: E402,F401
 import tasks.privacy  # noqa: E402,F401
+import tasks.releases  # noqa: E402,F401
 import tasks.synthesis  # noqa: E402,F401

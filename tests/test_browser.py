@@ -161,7 +161,7 @@ def test_a_conversation_turn_streams_then_shows_its_chart_and_code(server, brows
     from workbench.analysis.actions import seal
     from workbench.analysis.models import Conversation, Turn, TurnStatus
     from workbench.datasets.models import Tier
-    from workbench.datasets.storage import unwrap_key
+    from workbench.storage import unwrap_key
 
     settings.ALLOWED_HOSTS = ["*"]
     version = uploaded(b"sex,bili\nf,1.0\nm,2.0\nf,3.0\n", filename="safe.csv")

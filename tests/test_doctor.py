@@ -182,7 +182,7 @@ def test_a_master_key_that_does_not_unwrap_the_datasets_keys_fails(settings, wor
     import base64
 
     from workbench.datasets.models import Dataset
-    from workbench.datasets.storage import new_data_key
+    from workbench.storage import new_data_key
 
     assert doctor.check_master_key().status == doctor.OK
     real = settings.MASTER_KEY_B64

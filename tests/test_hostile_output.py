@@ -65,7 +65,7 @@ def test_hostile_payloads_in_every_field_of_a_turn_do_nothing_in_the_owners_brow
     from workbench.analysis.actions import seal
     from workbench.analysis.models import Conversation, Turn, TurnStatus
     from workbench.datasets.models import Tier
-    from workbench.datasets.storage import unwrap_key
+    from workbench.storage import unwrap_key
 
     settings.ALLOWED_HOSTS = ["*"]
     version = uploaded(b"sex,bili\nf,1.0\nm,2.0\nf,3.0\n", filename="safe.csv")

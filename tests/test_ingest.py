@@ -145,7 +145,7 @@ def test_the_profile_matches_pandas(uploaded):
 
 
 def test_the_stored_table_is_parquet_with_the_same_values(uploaded):
-    from workbench.datasets.storage import open_version
+    from workbench.storage import open_version
 
     frame = sample_frame()
     version = uploaded(frame.to_csv(index=False).encode())

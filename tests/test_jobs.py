@@ -140,7 +140,7 @@ def test_the_sweeper_removes_staged_uploads_nobody_can_use(settings, job):
 
 
 def test_the_sweeper_removes_chunk_folders_of_ended_jobs_only(settings, job, workspace, users):
-    from workbench.datasets.storage import data_path, job_work_path
+    from workbench.storage import data_path, job_work_path
 
     ended = Job.objects.create(kind="scan", workspace=workspace, status="failed")
     running = Job.objects.create(kind="scan", workspace=workspace, status="running", heartbeat_at=timezone.now())

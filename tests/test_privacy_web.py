@@ -175,9 +175,9 @@ def test_free_text_in_chunks_gives_the_same_table_as_one_process(api, raw, setti
     import pandas as pd
 
     from workbench.datasets.actions import read_table
-    from workbench.datasets.storage import data_path
     from workbench.privacy.actions import proposed_policy, read_scan, read_spans
     from workbench.privacy.policy import apply
+    from workbench.storage import data_path
 
     settings.PRIVACY_TEXT_CHUNK_ROWS = 37  # 418 rows: 12 chunks, the last one short
     scan = run(django_capture_on_commit_callbacks, lambda: api("alice", "post", f"/api/v1/versions/{raw.pk}/scan"))

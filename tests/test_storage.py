@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from workbench.datasets.storage import CHUNK, CorruptFile, EncryptedReader, EncryptedWriter, new_data_key, unwrap_key
+from workbench.storage import CHUNK, CorruptFile, EncryptedReader, EncryptedWriter, new_data_key, unwrap_key
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from workbench.errors import Refused
 from workbench.jobs.actions import JobError
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -17,7 +18,7 @@ def error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-class BadRequest(Exception):
+class BadRequest(Refused):
     """A client error whose message is shown as is."""
 
 
@@ -42,7 +43,7 @@ def api(*methods: str, auth: bool = True):
                 return error("Not found.", 404)
             except PermissionDenied as denied:
                 return error(str(denied) or "Permission denied.", 403)
-            except (BadRequest, JobError) as bad:
+            except (Refused, JobError) as bad:
                 return error(str(bad), 400)
             except ValidationError as invalid:
                 return error("; ".join(invalid.messages), 400)

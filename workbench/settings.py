@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "workbench.privacy",
     "workbench.synthesis",
     "workbench.analysis",
+    "workbench.releases",
     "workbench.console",
 ]
 

@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from workbench import pages
 from workbench.accounts import api as accounts_api
 from workbench.accounts import views as accounts_views
 from workbench.analysis import api as analysis_api
 from workbench.analysis import views as analysis_views
+from workbench.audit import views as audit_views
 from workbench.console import openapi
 from workbench.console import views as console_views
 from workbench.datasets import api as datasets_api
@@ -15,6 +17,8 @@ from workbench.jobs import api as jobs_api
 from workbench.jobs import views as jobs_views
 from workbench.privacy import api as privacy_api
 from workbench.privacy import views as privacy_views
+from workbench.releases import api as releases_api
+from workbench.releases import views as releases_views
 from workbench.synthesis import api as synthesis_api
 from workbench.synthesis import views as synthesis_views
 
@@ -39,6 +43,11 @@ api_v1 = [
     path("api/v1/conversations/<int:conversation_id>/turns", analysis_api.turns),
     path("api/v1/turns/<int:turn_id>/cancel", analysis_api.cancel_turn),
     path("api/v1/turns/<int:turn_id>/retry", analysis_api.retry_turn),
+    path("api/v1/turns/<int:turn_id>/release", releases_api.request_run),
+    path("api/v1/releases/<int:release_id>", releases_api.release),
+    path("api/v1/releases/<int:release_id>/approve", releases_api.decide, {"decision": "approve"}),
+    path("api/v1/releases/<int:release_id>/reject", releases_api.decide, {"decision": "reject"}),
+    path("api/v1/releases/<int:release_id>/release", releases_api.decide, {"decision": "release"}),
     path("api/v1/jobs/<int:job_id>", jobs_api.job),
     path("api/v1/jobs/<int:job_id>/cancel", jobs_api.cancel),
     path("api/v1/jobs/<int:job_id>/retry", jobs_api.retry),
@@ -55,9 +64,13 @@ pages = [
     path("w/<int:workspace_id>/members", accounts_views.members, name="members"),
     path("w/<int:workspace_id>/jobs", accounts_views.jobs, name="workspace_jobs"),
     path("w/<int:workspace_id>/upload", datasets_views.upload, name="upload"),
-    path("d/<int:dataset_id>/", datasets_views.dataset, name="dataset"),
+    path("w/<int:workspace_id>/console", console_views.owner_console, name="owner_console"),
+    path("w/<int:workspace_id>/audit", audit_views.audit_log, name="audit_log"),
+    path("d/<int:dataset_id>/policy", console_views.dataset_policy, name="dataset_policy"),
+    path("d/<int:dataset_id>/report", console_views.compliance_report, name="compliance_report"),
+    path("d/<int:dataset_id>/", pages.dataset, name="dataset"),
     path("d/<int:dataset_id>/purge", datasets_views.purge, name="purge"),
-    path("v/<int:version_id>/", datasets_views.version, name="version"),
+    path("v/<int:version_id>/", pages.version, name="version"),
     path("v/<int:version_id>/preview", datasets_views.preview, name="preview"),
     path("v/<int:version_id>/download", datasets_views.download, name="download"),
     path("v/<int:version_id>/profile", datasets_views.reprofile, name="reprofile"),
@@ -72,6 +85,12 @@ pages = [
     path("t/<int:turn_id>/", analysis_views.turn, name="turn"),
     path("t/<int:turn_id>/cancel", analysis_views.cancel, name="turn_cancel"),
     path("t/<int:turn_id>/retry", analysis_views.retry, name="turn_retry"),
+    path("t/<int:turn_id>/release", releases_views.request_run, name="request_release"),
+    path("w/<int:workspace_id>/releases", releases_views.workspace_releases, name="workspace_releases"),
+    path("r/<int:release_id>/", releases_views.release, name="release"),
+    path("r/<int:release_id>/approve", releases_views.decide, {"decision": "approve"}, name="release_approve"),
+    path("r/<int:release_id>/reject", releases_views.decide, {"decision": "reject"}, name="release_reject"),
+    path("r/<int:release_id>/release", releases_views.decide, {"decision": "release"}, name="release_release"),
     path("jobs/<int:job_id>/", jobs_views.job, name="job"),
     path("jobs/<int:job_id>/status", jobs_views.status, name="job_status"),
     path("jobs/<int:job_id>/cancel", jobs_views.cancel, name="job_cancel"),

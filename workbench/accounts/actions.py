@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from workbench.accounts.access import can_create_workspace
+from workbench.access import can_create_workspace
 from workbench.accounts.models import Membership, Role, Workspace
 from workbench.audit.actions import record_event
 

@@ -1,8 +1,8 @@
 from django.contrib.auth import authenticate
 from django.http import JsonResponse
 
+from workbench.access import get_workspace_for_user
 from workbench.accounts import actions
-from workbench.accounts.access import get_workspace_for_user
 from workbench.accounts.models import ApiToken, Membership
 from workbench.audit.actions import record_event
 from workbench.http import BadRequest, api, error, json_body

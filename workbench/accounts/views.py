@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from workbench.access import can, can_read_tier, get_workspace_for_user
 from workbench.accounts import actions
-from workbench.accounts.access import can, can_read_tier, get_workspace_for_user
 from workbench.accounts.models import Role
 
 

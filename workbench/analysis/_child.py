@@ -218,6 +218,8 @@ def describe(value, limits: dict):
             "columns": [str(c) for c in shown.reset_index().columns],
             "rows": json.loads(shown.reset_index().to_json(orient="values", date_format="iso", default_handler=str)),
             "total_rows": len(value),
+            "index_columns": 0 if isinstance(value.index, pd.RangeIndex) and value.index.name is None else value.index.nlevels,
+            "columns_name": None if value.columns.name is None else str(value.columns.name),
         }
     if isinstance(value, np.generic):
         value = value.item()

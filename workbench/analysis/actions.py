@@ -15,9 +15,10 @@ from django.utils import timezone
 from workbench.analysis.models import Conversation, Turn, TurnStatus
 from workbench.audit.actions import record_event
 from workbench.datasets.models import Tier, Version
-from workbench.datasets.storage import unwrap_key
+from workbench.errors import Refused
 from workbench.jobs.actions import JobCancelled, JobError, cancel_job, create_job
 from workbench.jobs.models import Job, JobStatus
+from workbench.storage import unwrap_key
 
 FINISHED_JOBS = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
 
@@ -33,9 +34,9 @@ def check_version(version: Version) -> None:
     """Conversations read only the safe tier the dataset's policy names; RAW never, whatever the policy says."""
     tier = interpreter_tier(version.dataset)
     if version.tier == Tier.RAW or tier == Tier.RAW:
-        raise JobError("Questions go to the model about a safe tier only (SYNTHETIC or ANONYMIZED), never RAW data.")
+        raise Refused("Questions go to the model about a safe tier only (SYNTHETIC or ANONYMIZED), never RAW data.")
     if version.tier != tier:
-        raise JobError(f"This dataset's policy lets the interpreter read its {tier} versions; this version is {version.tier}.")
+        raise Refused(f"This dataset's policy lets the interpreter read its {tier} versions; this version is {version.tier}.")
 
 
 def start_conversation(*, version: Version, user, question: str) -> Turn:
@@ -51,16 +52,16 @@ def ask(*, conversation: Conversation, user, question: str) -> Turn:
     check_version(conversation.version)
     _check_question(question)
     if conversation.turns.exclude(status__in=[TurnStatus.ANSWERED, TurnStatus.FAILED]).exists():
-        raise JobError("The previous question is still being answered; ask the next one when it is done.")
+        raise Refused("The previous question is still being answered; ask the next one when it is done.")
     with transaction.atomic():
         return _queue_turn(conversation, user, question)
 
 
 def _check_question(question: str) -> None:
     if not question or not question.strip():
-        raise JobError("Ask a question.")
+        raise Refused("Ask a question.")
     if len(question) > MAX_QUESTION_CHARS:
-        raise JobError(f"A question may have at most {MAX_QUESTION_CHARS:,} characters.")
+        raise Refused(f"A question may have at most {MAX_QUESTION_CHARS:,} characters.")
 
 
 def _ask_job(turn: Turn, user):
@@ -134,7 +135,7 @@ def cancel_turn(*, turn: Turn, user) -> Turn:
 def retry_turn(*, turn: Turn, user) -> Turn:
     """The same question again, on a new job (a failed turn only)."""
     if turn.status != TurnStatus.FAILED:
-        raise JobError("Only a failed question can be retried.")
+        raise Refused("Only a failed question can be retried.")
     check_version(turn.conversation.version)
     conversation = turn.conversation
     with transaction.atomic():

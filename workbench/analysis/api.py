@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 
-from workbench.accounts.access import get_conversation_for_user, get_turn_for_user, get_version_for_user
+from workbench.access import get_conversation_for_user, get_turn_for_user, get_version_for_user
 from workbench.analysis import actions
 from workbench.http import BadRequest, api, json_body
 

@@ -54,6 +54,7 @@ def turn_view(turn, *, can_run: bool = False) -> dict:
         "layers": describe_layers(outcome.get("layers")),
         "can_cancel": can_run and not finished,
         "can_retry": can_run and turn.status == TurnStatus.FAILED,
+        "can_request_release": can_run and turn.status == TurnStatus.ANSWERED and bool(record.get("code")),
         "timings": {
             "seconds": record.get("seconds"),
             "model_seconds": record.get("model_seconds"),

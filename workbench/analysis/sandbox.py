@@ -7,8 +7,9 @@ parent. Inside it the child locks itself further with Landlock and seccomp (`_ch
 seconds, address space, file size, open files, processes) are set before it starts, and the parent keeps a wall
 clock.
 
-Nothing RAW enters the box: callers pass the safe tier's plain Parquet, which the parent opens and hands in as a
-read-only descriptor (the file itself is not in the box's file system). The data key, the master key and the
+The interpreter passes the safe tier's plain Parquet, which the parent opens and hands in as a read-only descriptor
+(the file itself is not in the box's file system). RAW enters a box only for a release request that owners approved
+(`workbench.releases`), and nothing of that run reaches a person before disclosure control has checked it. The data key, the master key and the
 settings stay in the worker.
 
 What the box says is hostile input. The parent reads only from pipes it created before the child started (never
@@ -646,7 +647,19 @@ def _result(value, limits: Limits) -> dict | None:
             if not isinstance(row, list):
                 raise _Malformed("result table row")
             kept.append([_scalar(cell, limits) for cell in row[: limits.table_columns]])
-        return {"kind": "table", "columns": columns, "rows": kept, "total_rows": max(total, len(rows), 0)}
+        index_columns, axis = value.get("index_columns", 0), value.get("columns_name")
+        if not isinstance(index_columns, int) or isinstance(index_columns, bool) or not 0 <= index_columns <= len(columns):
+            raise _Malformed("result table index")
+        if axis is not None and not isinstance(axis, str):
+            raise _Malformed("result table columns name")
+        return {
+            "kind": "table",
+            "columns": columns,
+            "rows": kept,
+            "total_rows": max(total, len(rows), 0),
+            "index_columns": index_columns,
+            "columns_name": clean_text(axis[:200]) if axis is not None else None,
+        }
     if kind in ("value", "text"):
         scalar = _scalar(value.get("value"), limits)
         if isinstance(scalar, str):

@@ -4,9 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workbench.accounts.access import can, get_conversation_for_user, get_turn_for_user, get_version_for_user
+from workbench.access import can, get_conversation_for_user, get_turn_for_user, get_version_for_user
 from workbench.analysis import actions, present
-from workbench.jobs.actions import JobError
+from workbench.errors import Refused
 
 
 @login_required
@@ -15,7 +15,7 @@ def start(request: HttpRequest, version_id: int) -> HttpResponse:
     version, _ = get_version_for_user(request.user, version_id, need="run")
     try:
         turn = actions.start_conversation(version=version, user=request.user, question=request.POST.get("question", ""))
-    except JobError as problem:
+    except Refused as problem:
         messages.error(request, str(problem))
         return redirect("version", version.pk)
     return redirect("conversation", turn.conversation_id)
@@ -49,7 +49,7 @@ def ask(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, _ = get_conversation_for_user(request.user, conversation_id, need="run")
     try:
         actions.ask(conversation=conversation, user=request.user, question=request.POST.get("question", ""))
-    except JobError as problem:
+    except Refused as problem:
         messages.error(request, str(problem))
     return redirect("conversation", conversation.pk)
 
@@ -74,7 +74,7 @@ def retry(request: HttpRequest, turn_id: int) -> HttpResponse:
     found, _ = get_turn_for_user(request.user, turn_id, need="run")
     try:
         actions.retry_turn(turn=found, user=request.user)
-    except JobError as problem:
+    except Refused as problem:
         messages.error(request, str(problem))
     return redirect("conversation", found.conversation_id)
 

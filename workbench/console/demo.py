@@ -12,8 +12,8 @@ from faker import Faker
 from workbench.accounts.actions import create_user
 from workbench.accounts.models import Membership, Role, Workspace
 from workbench.datasets.actions import start_upload
-from workbench.datasets.storage import EncryptedWriter, data_path, new_data_key, new_staging_path
 from workbench.datasets.uploads import StagedUpload
+from workbench.storage import EncryptedWriter, data_path, new_data_key, new_staging_path
 
 DEMO_USER = "demo"
 DEMO_WORKSPACE = "Demo: liver clinic"

@@ -216,7 +216,7 @@ def check_data_folder() -> Check:
 
 def check_master_key() -> Check:
     from workbench.datasets.models import Dataset
-    from workbench.datasets.storage import unwrap_key
+    from workbench.storage import unwrap_key
 
     datasets = Dataset.objects.exclude(wrapped_key=b"")
     total = datasets.count()

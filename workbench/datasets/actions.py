@@ -18,7 +18,11 @@ from workbench.audit.actions import record_event
 from workbench.datasets.ingest import IngestError, ingest_stream
 from workbench.datasets.models import Dataset, Tier, Version
 from workbench.datasets.profile import profile_parquet, semantic_schema
-from workbench.datasets.storage import (
+from workbench.datasets.uploads import StagedUpload
+from workbench.errors import Refused
+from workbench.jobs.actions import JobError, create_job
+from workbench.jobs.models import Job
+from workbench.storage import (
     EncryptedReader,
     EncryptedWriter,
     data_path,
@@ -27,12 +31,11 @@ from workbench.datasets.storage import (
     open_version,
     read_encrypted_json,
     remove_job_work,
+    sibling_path,
     unwrap_key,
     version_relative_path,
     write_encrypted_json,
 )
-from workbench.datasets.uploads import StagedUpload
-from workbench.jobs.actions import JobError, create_job
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -116,29 +119,38 @@ def ingest_upload(*, job, progress: Progress) -> Version:
 
 
 def purge_dataset(*, dataset: Dataset, user) -> int:
-    """Delete a dataset: its files (every version and profile), versions and jobs. Returns the files removed."""
-    files = [
-        data_path(path) for version in dataset.versions.all() for path in (version.file, version.profile_file, version.scan_file) if path
-    ]
+    """Cryptographic erasure of a dataset: its data key is overwritten first (so no copy of a file left anywhere, a
+    backup of the data folder included, can be read again with this database), then every version, file, artifact,
+    conversation, release request and job goes. The audit keeps the purge event. Returns the files removed.
+    A database backup taken before the purge still holds the wrapped key: rotate the master key to end those too."""
+    import shutil
+
     folder = data_path(f"datasets/{dataset.pk}")
-    files += [path for path in folder.glob("*") if path.is_file()] if folder.exists() else []  # spans and anything else derived
-    jobs = list(dataset.workspace.jobs.filter(dataset=dataset).values_list("pk", "params"))
-    staged = [data_path(params["staging"]) for _, params in jobs if params.get("staging")]
+    files = {
+        data_path(path) for version in dataset.versions.all() for path in (version.file, version.profile_file, version.scan_file) if path
+    }
+    files |= {path for path in folder.rglob("*") if path.is_file()} if folder.exists() else set()
+    jobs = list(Job.objects.filter(dataset=dataset).values_list("pk", "params"))
+    files |= {data_path(params["staging"]) for _, params in jobs if params.get("staging")}
+    counts = {
+        "versions": dataset.versions.count(),
+        "conversations": dataset.conversations.count(),
+        "release_requests": dataset.release_requests.count(),
+        "jobs": len(jobs),
+    }
     with transaction.atomic():
         record_event(
-            actor=user,
-            action="dataset.purge",
-            obj=dataset,
-            workspace_id=dataset.workspace_id,
-            details={"name": dataset.name, "versions": dataset.versions.count()},
+            actor=user, action="dataset.purge", obj=dataset, workspace_id=dataset.workspace_id, details={"name": dataset.name, **counts}
         )
+        Dataset.objects.filter(pk=dataset.pk).update(wrapped_key=os.urandom(len(bytes(dataset.wrapped_key)) or 61))
         Version.objects.filter(dataset=dataset).update(parent=None)
         dataset.delete()
     removed = 0
-    for path in {*files, *staged}:
+    for path in files:
         if path.exists():
             path.unlink()
             removed += 1
+    shutil.rmtree(folder, ignore_errors=True)
     for job_id, _ in jobs:
         remove_job_work(job_id)
     return removed
@@ -188,7 +200,7 @@ def start_profile(*, version: Version, user):
 
 def profile_version(*, version: Version, progress: Progress) -> dict:
     profile = profile_parquet(lambda: open_version(version), progress=progress)
-    relative = version.file.replace(".parquet.enc", ".profile.json.enc")
+    relative = sibling_path(version.file, "profile")
     write_encrypted_json(relative, unwrap_key(version.dataset.wrapped_key), profile)
     Version.objects.filter(pk=version.pk).update(profile_file=relative, profiled_at=timezone.now(), schema=semantic_schema(profile))
     return {"duplicate_rows": profile["duplicate_rows"], "seconds": profile["seconds"]}
@@ -278,7 +290,7 @@ def export_xlsx(version: Version, target: io.BufferedIOBase) -> None:
     import openpyxl
 
     if version.row_count > XLSX_MAX_ROWS:
-        raise JobError(
+        raise Refused(
             f"XLSX holds at most {XLSX_MAX_ROWS:,} rows; this version has {version.row_count:,}. Download CSV or Parquet instead."
         )
     workbook = openpyxl.Workbook(write_only=True)

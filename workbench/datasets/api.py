@@ -1,6 +1,6 @@
 from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 
-from workbench.accounts.access import can_read_tier, get_dataset_for_user, get_version_for_user, get_workspace_for_user
+from workbench.access import can_read_tier, get_dataset_for_user, get_version_for_user, get_workspace_for_user
 from workbench.datasets import actions
 from workbench.datasets.downloads import download_response
 from workbench.datasets.receive import UploadRejected, receive_upload

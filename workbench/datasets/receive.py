@@ -5,8 +5,8 @@ import base64
 from django.conf import settings
 
 from workbench.datasets.ingest import IngestError, precheck
-from workbench.datasets.storage import EncryptedReader, data_path, unwrap_key
 from workbench.datasets.uploads import StagedUpload
+from workbench.storage import EncryptedReader, data_path, unwrap_key
 
 
 class UploadRejected(Exception):

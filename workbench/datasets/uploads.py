@@ -8,7 +8,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandler
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from workbench.datasets.storage import EncryptedWriter, data_path, new_data_key, new_staging_path
+from workbench.storage import EncryptedWriter, data_path, new_data_key, new_staging_path
 
 
 @dataclass

@@ -4,18 +4,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workbench.accounts.access import can, can_read_tier, get_dataset_for_user, get_version_for_user, get_workspace_for_user
-from workbench.analysis import actions as analysis
+from workbench.access import get_dataset_for_user, get_version_for_user, get_workspace_for_user
+from workbench.audit.actions import record_event
 from workbench.datasets import actions
-from workbench.datasets import charts as chart_figures
 from workbench.datasets.downloads import download_response
 from workbench.datasets.receive import UploadRejected, receive_upload
 from workbench.http import BadRequest, int_param
-from workbench.privacy import actions as privacy
-from workbench.privacy import views as privacy_views
-from workbench.synthesis import actions as synthesis
-from workbench.synthesis import ledger
-from workbench.synthesis.generators import LABELS
 
 
 @login_required
@@ -36,22 +30,6 @@ def upload(request: HttpRequest, workspace_id: int) -> HttpResponse:
 
 
 @login_required
-def dataset(request: HttpRequest, dataset_id: int) -> HttpResponse:
-    dataset, membership = get_dataset_for_user(request.user, dataset_id)
-    versions = [(v, can_read_tier(membership, dataset, v.tier)) for v in dataset.versions.select_related("created_by", "parent")]
-    synthetic = [v for v, readable in versions if readable and v.tier == "SYNTHETIC" and v.made_by.get("kind") == "synthesize"]
-    context = {
-        "dataset": dataset,
-        "membership": membership,
-        "versions": versions,
-        "can_manage": can(membership, "manage"),
-        "synthetic": synthetic,
-        "privacy_budget": ledger.summary(dataset),
-    }
-    return render(request, "datasets/dataset.html", context)
-
-
-@login_required
 @require_POST
 def purge(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset, _ = get_dataset_for_user(request.user, dataset_id, need="manage")
@@ -65,52 +43,19 @@ def purge(request: HttpRequest, dataset_id: int) -> HttpResponse:
 
 
 @login_required
-def version(request: HttpRequest, version_id: int) -> HttpResponse:
-    version, membership = get_version_for_user(request.user, version_id)
-    profile = actions.read_profile(version)
-    charts = {i: c["chart"] for i, c in enumerate(profile["columns"]) if c.get("chart")} if profile else {}
-    scan = privacy.read_scan(version)
-    for column in (scan or {}).get("columns", []):
-        column["kind_label"] = column["kind"].replace("_", " ")
-    can_run = can(membership, "run")
-    editor = privacy_views.editor_context(version, privacy.proposed_policy(version, scan), scan=scan) if scan and can_run else None
-    if version.made_by.get("risk_after"):
-        charts["risk"] = chart_figures.class_sizes(
-            before=version.made_by["risk_before"]["class_size_histogram"], after=version.made_by["risk_after"]["class_size_histogram"]
-        )
-    evaluation = synthesis.read_report(version)
-    if evaluation:
-        charts["synthesis"] = chart_figures.column_scores(evaluation["fidelity"]["per_column"])
-    active = version.jobs.exclude(status__in=["succeeded", "failed", "cancelled"]).exclude(kind="ask").first()
-    return render(
-        request,
-        "datasets/version.html",
-        {
-            "version": version,
-            "dataset": version.dataset,
-            "profile": profile,
-            "charts": charts,
-            "active_job": active,
-            "last_job": version.jobs.first(),
-            "can_run": can_run,
-            "scan": scan,
-            "editor": editor,
-            "evaluation": evaluation,
-            "synthesis_methods": list(LABELS.items()),
-            "privacy_budget": ledger.summary(version.dataset),
-            "interpreter_tier": analysis.interpreter_tier(version.dataset),
-            "conversations": version.conversations.all()[:20],
-        },
-    )
-
-
-@login_required
 def preview(request: HttpRequest, version_id: int) -> HttpResponse:
     version, _ = get_version_for_user(request.user, version_id)
     try:
         page = int_param(request, "page", 1)
     except BadRequest:
         page = 1
+    record_event(
+        actor=request.user,
+        action="version.preview",
+        obj=version,
+        workspace_id=version.dataset.workspace_id,
+        details={"tier": version.tier, "page": page},
+    )
     return render(request, "datasets/_preview.html", {"version": version, "preview": actions.preview(version, page=page, page_size=25)})
 
 

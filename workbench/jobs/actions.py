@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from workbench.audit.actions import record_event
+from workbench.errors import Refused
 from workbench.jobs.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,11 @@ TASKS = {
     "scan": ("tasks.privacy.scan_task", "cpu"),
     "anonymize": ("tasks.privacy.anonymize_task", "cpu"),
     "synthesize": ("tasks.synthesis.synthesize_task", "cpu"),
-    "ask": ("tasks.analysis.ask_task", "gpu"),  # LLM turns: the worker that keeps the model loaded
+    "ask": ("tasks.analysis.ask_task", "gpu"),
+    "release": (
+        "tasks.releases.release_task",
+        "cpu",
+    ),  # a turn's code on RAW, then disclosure control  # LLM turns: the worker that keeps the model loaded
 }
 
 
@@ -124,7 +129,7 @@ def cancel_job(*, job: Job, user) -> Job:
 
 def retry_job(*, job: Job, user) -> Job:
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or not job.retryable:
-        raise JobError("Only a failed or cancelled job whose input is still there can be retried.")
+        raise Refused("Only a failed or cancelled job whose input is still there can be retried.")
     with transaction.atomic():
         _requeue(job, message=f"Retried by {user.username}; waiting for a worker")
         record_event(actor=user, action="job.retry", obj=job, workspace_id=job.workspace_id)
@@ -207,7 +212,7 @@ STAGED_UPLOAD_MAX_AGE = timedelta(hours=24)
 
 def _remove_orphaned_uploads(now) -> int:
     """Delete staged (encrypted) uploads that no job can still use: abandoned requests, finished jobs."""
-    from workbench.datasets.storage import data_path
+    from workbench.storage import data_path
 
     folder = data_path("staging")
     if not folder.exists():
@@ -228,7 +233,7 @@ def _remove_orphaned_uploads(now) -> int:
 
 def _remove_finished_work() -> int:
     """Delete the scratch folders (chunks) of jobs that are no longer queued or running, or no longer exist."""
-    from workbench.datasets.storage import data_path, remove_job_work
+    from workbench.storage import data_path, remove_job_work
 
     folder = data_path("work")
     if not folder.exists():

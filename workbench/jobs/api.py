@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 
-from workbench.accounts.access import get_job_for_user
+from workbench.access import get_job_for_user
 from workbench.http import api
 from workbench.jobs import actions
 

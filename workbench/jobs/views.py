@@ -4,7 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workbench.accounts.access import can, get_job_for_user
+from workbench.access import can, get_job_for_user
+from workbench.errors import Refused
 from workbench.jobs import actions
 
 
@@ -38,6 +39,6 @@ def retry(request: HttpRequest, job_id: int) -> HttpResponse:
     job, _ = get_job_for_user(request.user, job_id, need="run")
     try:
         actions.retry_job(job=job, user=request.user)
-    except actions.JobError as problem:
+    except Refused as problem:
         messages.error(request, str(problem))
     return redirect("job", job.pk)

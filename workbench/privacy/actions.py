@@ -13,17 +13,7 @@ from django.utils import timezone
 from workbench.audit.actions import record_event
 from workbench.datasets import actions as datasets
 from workbench.datasets.models import Tier, Version
-from workbench.datasets.storage import (
-    EncryptedReader,
-    EncryptedWriter,
-    data_path,
-    job_work_path,
-    open_version,
-    read_encrypted_json,
-    remove_job_work,
-    unwrap_key,
-    write_encrypted_json,
-)
+from workbench.errors import Refused
 from workbench.jobs.actions import JobError, create_job, report_progress
 from workbench.privacy import text
 from workbench.privacy.editor import family_of
@@ -31,6 +21,18 @@ from workbench.privacy.models import Policy
 from workbench.privacy.policy import PolicyError, apply_structured, finish, propose, validate
 from workbench.privacy.risk import risk_report
 from workbench.privacy.scan import scan_parquet
+from workbench.storage import (
+    EncryptedReader,
+    EncryptedWriter,
+    data_path,
+    job_work_path,
+    open_version,
+    read_encrypted_json,
+    remove_job_work,
+    sibling_path,
+    unwrap_key,
+    write_encrypted_json,
+)
 
 
 def _key(version: Version) -> bytes:
@@ -42,7 +44,16 @@ def _job_version(job) -> Version:
 
 
 def start_scan(*, version: Version, user):
-    return create_job(kind="scan", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version)
+    with transaction.atomic():
+        job = create_job(kind="scan", user=user, workspace=version.dataset.workspace, dataset=version.dataset, version=version)
+        record_event(
+            actor=user,
+            action="version.scan",
+            obj=version,
+            workspace_id=version.dataset.workspace_id,
+            details={"tier": version.tier, "job": job.pk},
+        )
+    return job
 
 
 def scan_version(*, job, progress) -> dict:
@@ -81,7 +92,7 @@ def finish_scan(*, job) -> dict:
 
 
 def _spans_path(version: Version) -> str:
-    return version.file.replace(".parquet.enc", ".spans.json.enc")
+    return sibling_path(version.file, "spans")
 
 
 def _save_scan(version: Version, report: dict, *, spans: dict[str, list]) -> dict:
@@ -89,7 +100,7 @@ def _save_scan(version: Version, report: dict, *, spans: dict[str, list]) -> dic
         if column["name"] in spans:
             column["text"] = text.entity_counts(spans[column["name"]])
     key = _key(version)
-    relative = version.file.replace(".parquet.enc", ".scan.json.enc")
+    relative = sibling_path(version.file, "scan")
     write_encrypted_json(relative, key, report)  # masked examples are still RAW-derived
     if spans:
         write_encrypted_json(_spans_path(version), key, spans)  # kept for the anonymisation of this version
@@ -127,13 +138,13 @@ def save_policy(*, workspace, user, name: str, rules: dict, schema: list[dict] |
     the policy is reused only on columns of the same name and kind of type."""
     name = name.strip()[:120]
     if not name:
-        raise JobError("A saved policy needs a name.")
+        raise Refused("A saved policy needs a name.")
     rules = dict(rules)
     if schema is not None:
         problems = validate(rules, pd.DataFrame(columns=[c["name"] for c in schema]))
         structural = [p for p in problems if "not in the table" in p or "must be" in p]
         if structural:
-            raise JobError("; ".join(structural))
+            raise Refused("; ".join(structural))
         types = {c["name"]: family_of(c["type"]) for c in schema}
         rules["column_types"] = {
             n: types[n] for n in [*rules.get("columns", {}), *rules.get("quasi_identifiers", []), *rules.get("sensitive", [])]
@@ -166,7 +177,7 @@ def start_anonymize(*, version: Version, user, rules: dict, policy_name: str = "
         p for p in validate(rules, pd.DataFrame(columns=[c["name"] for c in version.schema])) if "not in the table" in p or "must be" in p
     ]
     if problems:
-        raise JobError("; ".join(problems))
+        raise Refused("; ".join(problems))
     with transaction.atomic():
         job = create_job(
             kind="anonymize",

@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 
-from workbench.accounts.access import get_version_for_user, get_workspace_for_user
+from workbench.access import get_version_for_user, get_workspace_for_user
 from workbench.http import BadRequest, api, json_body
 from workbench.privacy import actions
 from workbench.privacy.models import Policy

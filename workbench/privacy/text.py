@@ -11,8 +11,8 @@ import socket
 
 from django.conf import settings
 
-from workbench.datasets.storage import data_path, job_work_path, read_encrypted_json, write_encrypted_json
 from workbench.privacy.policy import find_entities, replace_entities
+from workbench.storage import data_path, job_work_path, read_encrypted_json, write_encrypted_json
 
 
 def _folder(job) -> str:

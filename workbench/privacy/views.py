@@ -1,19 +1,15 @@
 import json
 
-import pandas as pd
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workbench.accounts.access import get_version_for_user
-from workbench.datasets.actions import preview as preview_rows
-from workbench.jobs.actions import JobError
+from workbench.access import get_version_for_user
+from workbench.errors import Refused
 from workbench.privacy import actions, editor
-from workbench.privacy.policy import PolicyError, apply, validate
-
-PREVIEW_ROWS = 10
+from workbench.privacy.panel import editor_context
 
 
 @login_required
@@ -27,9 +23,9 @@ def _json_rules(request) -> dict:
     try:
         rules = json.loads(request.POST.get("rules", ""))
     except ValueError:
-        raise JobError("The policy is not valid JSON.") from None
+        raise Refused("The policy is not valid JSON.") from None
     if not isinstance(rules, dict):
-        raise JobError("The policy must be a JSON object.")
+        raise Refused("The policy must be a JSON object.")
     return rules
 
 
@@ -38,54 +34,6 @@ def _submitted_rules(request, version) -> tuple[dict, list[str]]:
     if "rules" in request.POST:
         return _json_rules(request), []
     return editor.read_form(request.POST, version.schema)
-
-
-def editor_context(
-    version, rules: dict, *, problems: list[str] = (), preview: bool = False, note: str = "", scan: dict | None = None
-) -> dict:
-    """What the policy editor shows: a row per column, the problems, saved policies, and ten rows previewed."""
-    problems = list(problems) + validate(rules, _preview_frame(version, columns_only=True), {c["name"]: c["type"] for c in version.schema})
-    context = {
-        "version": version,
-        "rows": editor.rows(version.schema, rules, scan or actions.read_scan(version)),
-        "rules": rules,
-        "rules_json": json.dumps(rules, indent=2),
-        "problems": problems,
-        "policies": version.dataset.workspace.policies.all(),
-        "note": note,
-    }
-    if preview and not problems:
-        context["preview"] = _preview(version, rules)
-    return context
-
-
-def _preview_frame(version, *, columns_only: bool = False) -> pd.DataFrame:
-    if columns_only:
-        return pd.DataFrame({c["name"]: pd.Series(dtype=_dtype(c["type"])) for c in version.schema})
-    page = preview_rows(version, page=1, page_size=PREVIEW_ROWS)
-    frame = pd.DataFrame(page["rows"], columns=page["columns"]).replace("", None)
-    for column in version.schema:
-        if column["type"] in ("int", "float"):
-            frame[column["name"]] = pd.to_numeric(frame[column["name"]], errors="coerce")
-    return frame
-
-
-def _dtype(semantic_type: str) -> str:
-    return {"int": "float64", "float": "float64", "date": "datetime64[ns]", "datetime": "datetime64[ns]"}.get(semantic_type, "object")
-
-
-def _preview(version, rules: dict) -> dict:
-    """Ten rows as the policy would leave them (without k-anonymity, which needs the whole table)."""
-    try:
-        result, _ = apply(
-            dict(rules, k=1),
-            _preview_frame(version),
-            secret=bytes(version.dataset.workspace.secret),
-            types={c["name"]: c["type"] for c in version.schema},
-        )
-    except (PolicyError, ValueError, TypeError) as problem:
-        return {"error": str(problem)}
-    return {"columns": list(result.columns), "rows": result.astype(object).where(result.notna(), "").astype(str).values.tolist()}
 
 
 @login_required
@@ -106,7 +54,7 @@ def policy_editor(request: HttpRequest, version_id: int) -> HttpResponse:
     else:
         try:
             rules, problems = _submitted_rules(request, version)
-        except JobError as problem:
+        except Refused as problem:
             rules, problems = {"columns": {}}, [str(problem)]
     if request.POST.get("save") and not problems:
         try:
@@ -118,7 +66,7 @@ def policy_editor(request: HttpRequest, version_id: int) -> HttpResponse:
                 schema=version.schema,
             )
             note = f"Saved as '{saved.name}'; it can be loaded on any dataset of this workspace."
-        except JobError as problem:
+        except Refused as problem:
             problems = [str(problem)]
     return render(request, "privacy/_editor.html", editor_context(version, rules, problems=problems, preview=True, note=note))
 
@@ -131,11 +79,11 @@ def anonymize(request: HttpRequest, version_id: int) -> HttpResponse:
     try:
         rules, problems = _submitted_rules(request, version)
         if problems:
-            raise JobError("; ".join(problems))
+            raise Refused("; ".join(problems))
         if name:
             actions.save_policy(workspace=version.dataset.workspace, user=request.user, name=name, rules=rules, schema=version.schema)
         job = actions.start_anonymize(version=version, user=request.user, rules=rules, policy_name=name)
-    except JobError as problem:
+    except Refused as problem:
         messages.error(request, str(problem))
         return redirect("version", version.pk)
     return redirect("job", job.pk)

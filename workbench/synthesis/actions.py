@@ -8,8 +8,9 @@ from django.db import transaction
 from workbench.audit.actions import record_event
 from workbench.datasets import actions as datasets
 from workbench.datasets.models import Dataset, Tier, Version
-from workbench.datasets.storage import read_encrypted_json, unwrap_key, write_encrypted_json
+from workbench.errors import Refused
 from workbench.jobs.actions import JobError, create_job
+from workbench.storage import read_encrypted_json, sibling_path, unwrap_key, write_encrypted_json
 from workbench.synthesis import ledger
 from workbench.synthesis.base import SynthesisError
 from workbench.synthesis.generators import GENERATORS
@@ -48,7 +49,7 @@ def start_synthesize(
     if version.row_count < 2:
         problems.append(f"A synthetic copy needs at least 2 rows to learn from; this version has {version.row_count}.")
     if problems:
-        raise JobError(" ".join(problems))
+        raise Refused(" ".join(problems))
     params = {"method": method, "rows": rows or version.row_count, "target": target or None, "seed": 0 if seed is None else seed}
     if method == "dp":
         params.update(epsilon=float(epsilon), delta=float(delta))
@@ -118,28 +119,28 @@ def synthesize_version(*, job, progress) -> Version:
     )
     key = unwrap_key(version.dataset.wrapped_key)
     write_encrypted_json(_report_path(created), key, report)
-    write_encrypted_json(created.file.replace(".parquet.enc", ".model.json.enc"), key, json.loads(json.dumps(model, default=str)))
+    write_encrypted_json(sibling_path(created.file, "model"), key, json.loads(json.dumps(model, default=str)))
     PrivacySpend.objects.filter(job_id=job.pk).update(version=created)
     return created
 
 
 def _classify(version: Version) -> dict:
     """Without a stored scan, classify the columns now (from a sample; seconds) so identifiers stay out of the model."""
-    from workbench.datasets.storage import open_version
     from workbench.privacy.scan import scan_parquet
+    from workbench.storage import open_version
 
     return scan_parquet(lambda: open_version(version), schema=version.schema)
 
 
 def _report_path(version: Version) -> str:
-    return version.file.replace(".parquet.enc", ".evaluation.json.enc")
+    return sibling_path(version.file, "evaluation")
 
 
 def read_report(version: Version) -> dict | None:
     """The evaluation report of a SYNTHETIC version (aggregates only; kept encrypted like everything derived from RAW)."""
     if version.tier != Tier.SYNTHETIC:
         return None
-    from workbench.datasets.storage import data_path
+    from workbench.storage import data_path
 
     if not data_path(_report_path(version)).exists():
         return None

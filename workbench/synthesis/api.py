@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 
-from workbench.accounts.access import get_version_for_user
+from workbench.access import get_version_for_user
 from workbench.http import BadRequest, api, json_body
 from workbench.synthesis import actions
 
@@ -39,7 +39,7 @@ def evaluation(request, version_id: int):
 
 @api("GET")
 def budget(request, dataset_id: int):
-    from workbench.accounts.access import get_dataset_for_user
+    from workbench.access import get_dataset_for_user
     from workbench.synthesis import ledger
 
     dataset, _ = get_dataset_for_user(request.user, dataset_id)

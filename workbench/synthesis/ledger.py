@@ -5,7 +5,7 @@ Spending adds up by basic sequential composition (ε and δ each summed), which 
 from django.conf import settings
 from django.db.models import Sum
 
-from workbench.jobs.actions import JobError
+from workbench.errors import Refused
 from workbench.synthesis.models import PrivacySpend
 
 
@@ -36,11 +36,11 @@ def summary(dataset) -> dict:
 
 
 def spend(*, dataset, epsilon: float, delta: float, user, job=None) -> PrivacySpend:
-    """Record a run's spending, or refuse it (JobError) when it would pass the budget. Call inside a transaction
+    """Record a run's spending, or refuse it (Refused) when it would pass the budget. Call inside a transaction
     that has locked the dataset row, so two runs cannot both take the last of the budget."""
     total, used = budget(dataset), spent(dataset)
     if used["epsilon"] + epsilon > total["epsilon"] + 1e-12 or used["delta"] + delta > total["delta"] + 1e-18:
-        raise JobError(
+        raise Refused(
             f"This run would spend ε = {epsilon:g} (δ = {delta:g}), but the dataset's privacy budget has "
             f"ε = {max(0.0, total['epsilon'] - used['epsilon']):g} (δ = {max(0.0, total['delta'] - used['delta']):g}) left "
             f"of ε = {total['epsilon']:g} (δ = {total['delta']:g}); nothing was run."

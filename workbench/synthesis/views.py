@@ -4,8 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from workbench.accounts.access import get_version_for_user
-from workbench.jobs.actions import JobError
+from workbench.access import get_version_for_user
+from workbench.errors import Refused
 from workbench.synthesis import actions
 
 
@@ -16,7 +16,7 @@ def _whole(value: str, label: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise JobError(f"{label} must be a whole number.") from None
+        raise Refused(f"{label} must be a whole number.") from None
 
 
 def _number(value: str, label: str) -> float | None:
@@ -26,7 +26,7 @@ def _number(value: str, label: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise JobError(f"{label} must be a number.") from None
+        raise Refused(f"{label} must be a number.") from None
 
 
 @login_required
@@ -43,7 +43,7 @@ def synthesize(request: HttpRequest, version_id: int) -> HttpResponse:
             seed=_whole(request.POST.get("seed", ""), "Seed"),
             epsilon=_number(request.POST.get("epsilon", ""), "Epsilon"),
         )
-    except JobError as problem:
+    except Refused as problem:
         messages.error(request, str(problem))
         return redirect("version", version.pk)
     return redirect("job", job.pk)

@@ -110,6 +110,18 @@ def get_job_for_user(user, job_id, *, need: str = "read"):
     return job, membership
 
 
+def get_release_for_user(user, release_id, *, need: str = "read"):
+    """A release request of a dataset whose workspace the user belongs to. Analysts and viewers see a request and,
+    once released, its released cells; reviewing needs "manage"."""
+    from workbench.releases.models import ReleaseRequest
+
+    request = ReleaseRequest.objects.select_related("dataset__workspace", "requested_by").filter(pk=release_id).first()
+    if request is None:
+        raise Http404("Not found")
+    membership = _require(membership_for(user, request.dataset.workspace_id), need)
+    return request, membership
+
+
 def workspaces_for(user):
     return Workspace.objects.filter(memberships__user=user).distinct()
 

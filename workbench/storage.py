@@ -90,6 +90,24 @@ def version_relative_path(dataset_id: int) -> str:
     return f"datasets/{dataset_id}/{uuid.uuid4().hex}.parquet.enc"
 
 
+# The files kept beside a version's table, by name: the stages that derive them say which one they mean.
+SIBLINGS = {
+    "profile": ".profile.json.enc",
+    "scan": ".scan.json.enc",
+    "spans": ".spans.json.enc",
+    "model": ".model.json.enc",
+    "evaluation": ".evaluation.json.enc",
+    "release": ".release.json.enc",
+}
+
+
+def sibling_path(version_file: str, name: str) -> str:
+    """The path of the file called `name` (a key of SIBLINGS) beside the version stored at `version_file`."""
+    if not version_file.endswith(".parquet.enc"):
+        raise ValueError("not a stored version's path")
+    return version_file.removesuffix(".parquet.enc") + SIBLINGS[name]
+
+
 def _aad(header: bytes, index: int, final: bool) -> bytes:
     return header + struct.pack(">Q?", index, final)
 

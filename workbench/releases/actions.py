@@ -1,0 +1,245 @@
+"""The release airlock: an analyst asks for a turn's code to run on the RAW table, owners approve, the code runs in
+the sandbox on RAW (only there, only then), every output passes disclosure control, and an owner releases or
+rejects what the check left. The requester never approves or releases their own request."""
+
+import json
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from workbench.analysis.actions import read_turn, seal, unseal
+from workbench.analysis.models import Turn, TurnStatus
+from workbench.audit.actions import record_event
+from workbench.datasets.models import Tier, Version
+from workbench.errors import Refused
+from workbench.jobs.actions import create_job
+from workbench.releases import disclosure
+from workbench.releases.models import ReleaseRequest, ReleaseState
+from workbench.storage import unwrap_key
+
+MAX_REASON_CHARS = 2000
+
+
+def reviewers_needed(dataset) -> int:
+    return 2 if int(dataset.policy.get("release_reviewers", 1) or 1) >= 2 else 1
+
+
+def raw_source(version: Version) -> Version | None:
+    """The RAW version a safe-tier version was derived from (its lineage), or the dataset's newest RAW one."""
+    seen = set()
+    current = version
+    while current is not None and current.pk not in seen:
+        if current.tier == Tier.RAW:
+            return current
+        seen.add(current.pk)
+        current = current.parent
+    return version.dataset.versions.filter(tier=Tier.RAW).order_by("-number").first()
+
+
+def _history(request: ReleaseRequest, state: str, user, note: str = "") -> list:
+    return [
+        *request.history,
+        {"state": state, "by": getattr(user, "username", None) or "system", "at": timezone.now().isoformat(), "note": note},
+    ]
+
+
+def _key(request: ReleaseRequest) -> bytes:
+    return unwrap_key(request.dataset.wrapped_key)
+
+
+def request_release(*, turn: Turn, user, reason: str) -> ReleaseRequest:
+    """File a request to run an answered turn's code on the real data."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("Say why this result is needed on the real data; the owner reads it before approving.")
+    if len(reason) > MAX_REASON_CHARS:
+        raise Refused(f"The reason may have at most {MAX_REASON_CHARS:,} characters.")
+    if turn.status != TurnStatus.ANSWERED:
+        raise Refused("Only an answered question can be run on the real data.")
+    code = (read_turn(turn).get("code") or "").strip()
+    if not code:
+        raise Refused("This answer has no code to run.")
+    dataset = turn.conversation.dataset
+    raw = raw_source(turn.conversation.version)
+    if raw is None:
+        raise Refused("This dataset has no RAW version to run the code on.")
+    with transaction.atomic():
+        request = ReleaseRequest.objects.create(
+            dataset=dataset,
+            turn=turn,
+            raw_version=raw,
+            reason=reason,
+            reviewers_needed=reviewers_needed(dataset),
+            sealed_code=seal(unwrap_key(dataset.wrapped_key), {"code": code}),
+            requested_by=user,
+            history=[{"state": ReleaseState.SUBMITTED, "by": user.username, "at": timezone.now().isoformat(), "note": ""}],
+        )
+        record_event(actor=user, action="release.request", obj=request, workspace_id=dataset.workspace_id, details={"turn": turn.pk})
+    return request
+
+
+def _not_the_requester(request: ReleaseRequest, user, verb: str) -> None:
+    if request.requested_by_id == user.pk:
+        raise Refused(f"You asked for this run, so another owner must {verb} it.")
+
+
+def approve_release(*, request: ReleaseRequest, user) -> ReleaseRequest:
+    """One owner's approval; with as many as the policy asks for, the run on RAW is queued."""
+    with transaction.atomic():
+        request = ReleaseRequest.objects.select_for_update().get(pk=request.pk)
+        if request.state != ReleaseState.SUBMITTED:
+            raise Refused(f"This request is {request.state}; only a submitted request can be approved.")
+        _not_the_requester(request, user, "approve")
+        if any(a["user"] == user.username for a in request.approvals):
+            raise Refused("You have approved this request already; it needs another owner's approval.")
+        request.approvals = [*request.approvals, {"user": user.username, "at": timezone.now().isoformat()}]
+        request.history = _history(request, "approval", user, f"{len(request.approvals)} of {request.reviewers_needed}")
+        if len(request.approvals) >= request.reviewers_needed:
+            request.state = ReleaseState.APPROVED
+            request.history = _history(request, ReleaseState.APPROVED, user)
+            request.job = create_job(
+                kind="release",
+                user=user,
+                workspace=request.dataset.workspace,
+                dataset=request.dataset,
+                version=request.raw_version,
+                params={"release": request.pk},
+            )
+        request.save()
+        record_event(
+            actor=user,
+            action="release.approve",
+            obj=request,
+            workspace_id=request.dataset.workspace_id,
+            details={"approvals": len(request.approvals)},
+        )
+    return request
+
+
+def reject_release(*, request: ReleaseRequest, user, note: str = "") -> ReleaseRequest:
+    with transaction.atomic():
+        request = ReleaseRequest.objects.select_for_update().get(pk=request.pk)
+        if request.state not in (ReleaseState.SUBMITTED, ReleaseState.CHECKED):
+            raise Refused(f"This request is {request.state}; only a submitted or checked request can be rejected.")
+        _not_the_requester(request, user, "reject")
+        request.state = ReleaseState.REJECTED
+        request.history = _history(request, ReleaseState.REJECTED, user, (note or "").strip()[:MAX_REASON_CHARS])
+        request.decided_by, request.decided_at = user, timezone.now()
+        request.save()
+        record_event(actor=user, action="release.reject", obj=request, workspace_id=request.dataset.workspace_id)
+    return request
+
+
+def release_output(*, request: ReleaseRequest, user) -> ReleaseRequest:
+    """Let the analyst see the checked output (its released cells only)."""
+    with transaction.atomic():
+        request = ReleaseRequest.objects.select_for_update().get(pk=request.pk)
+        if request.state != ReleaseState.CHECKED:
+            raise Refused(f"This request is {request.state}; only a checked output can be released.")
+        _not_the_requester(request, user, "release")
+        request.state = ReleaseState.RELEASED
+        request.history = _history(request, ReleaseState.RELEASED, user)
+        request.decided_by, request.decided_at = user, timezone.now()
+        request.save()
+        summary = (unseal(_key(request), request.sealed_output) or {}).get("summary", {}).get("cells", {})
+        record_event(
+            actor=user, action="release.release", obj=request, workspace_id=request.dataset.workspace_id, details={"cells": summary}
+        )
+    return request
+
+
+def read_code(request: ReleaseRequest) -> str:
+    return (unseal(_key(request), request.sealed_code) or {}).get("code", "")
+
+
+def read_checked(request: ReleaseRequest) -> dict | None:
+    """The checked output as an owner reviews it: every cell, released or not, with its reason."""
+    return unseal(_key(request), request.sealed_output)
+
+
+def read_released(request: ReleaseRequest) -> dict | None:
+    """What the analyst may see: nothing until it is released, then the released cells only."""
+    if request.state != ReleaseState.RELEASED:
+        return None
+    checked = read_checked(request)
+    if checked is None:
+        return None
+    view = disclosure.released_view(checked)
+    view["chart_json"] = json.dumps(checked["chart"], ensure_ascii=False, allow_nan=False) if checked.get("chart") else ""
+    view["withheld"] = checked.get("withheld", [])
+    return view
+
+
+# --- the worker's side ------------------------------------------------------------------------------------------
+
+
+def run_release(*, release_id: int, progress) -> dict:
+    """Run an approved request's code on its RAW version in the sandbox and check every output."""
+    request = ReleaseRequest.objects.select_related("dataset", "raw_version__dataset").get(pk=release_id)
+    if request.state not in (ReleaseState.APPROVED, ReleaseState.RUNNING):
+        raise Refused(f"This request is {request.state}; only an approved request runs.")
+    ReleaseRequest.objects.filter(pk=request.pk).update(state=ReleaseState.RUNNING, history=_history(request, ReleaseState.RUNNING, None))
+    try:
+        checked = _run_and_check(request, progress)
+    except Exception:
+        request.refresh_from_db()
+        ReleaseRequest.objects.filter(pk=request.pk).update(
+            state=ReleaseState.FAILED, history=_history(request, ReleaseState.FAILED, None, "the run failed in the worker")
+        )
+        raise
+    request.refresh_from_db()
+    ReleaseRequest.objects.filter(pk=request.pk).update(
+        state=ReleaseState.CHECKED,
+        sealed_output=seal(_key(request), checked),
+        history=_history(request, ReleaseState.CHECKED, None, _summary_line(checked)),
+    )
+    record_event(
+        actor=None,
+        action="release.checked",
+        obj=request,
+        workspace_id=request.dataset.workspace_id,
+        details={"cells": checked["summary"]["cells"]},
+    )
+    return {"release": request.pk, **checked["summary"]["cells"]}
+
+
+def _summary_line(checked: dict) -> str:
+    cells = checked["summary"]["cells"]
+    return f"{cells['released']} released, {cells['suppressed']} suppressed, {cells['withheld']} withheld"
+
+
+def _run_and_check(request: ReleaseRequest, progress) -> dict:
+    from workbench.analysis import sandbox
+    from workbench.datasets.actions import read_table
+
+    rules = disclosure.Rules.from_policy(request.dataset.policy)
+    scratch = Path(settings.SCRATCH_DIR)
+    scratch.mkdir(parents=True, exist_ok=True)
+    progress(10, "Running the code on the real data in the sandbox")
+    with tempfile.TemporaryDirectory(prefix="release-", dir=scratch) as folder:
+        table = read_table(request.raw_version)  # RAW, decrypted into a private folder for the box and for the check
+        data_file = Path(folder) / "table.parquet"
+        pq.write_table(table, data_file)
+        outcome = sandbox.run(read_code(request), data_file, limits=sandbox.Limits.from_settings(), scratch=Path(folder))
+        progress(70, "Checking every output for disclosure")
+        frame = table.to_pandas()
+        if outcome.ok:
+            checked = disclosure.check_result(outcome.result, frame, rules)
+        else:
+            kind = (outcome.error or {}).get("type", "SandboxStopped")
+            checked = disclosure.check_result(None, frame, rules)
+            checked["error"] = {"type": kind, "message": (outcome.error or {}).get("message", "")[:500]}  # for owners only
+    withheld = []
+    if outcome.stdout.strip():
+        withheld.append(f"printed output ({len(outcome.stdout):,} characters): printed text is never released")
+    if outcome.figures:
+        withheld.append(f"{len(outcome.figures)} figure(s) the code drew: charts are rebuilt from the checked table only")
+    checked["withheld"] = withheld
+    checked["rules"] = rules.as_json()
+    checked["layers"] = outcome.layers
+    checked["chart"] = disclosure.chart_of(checked)
+    return checked
