@@ -7,6 +7,7 @@ from workbench.accounts import api as accounts_api
 from workbench.accounts import views as accounts_views
 from workbench.analysis import api as analysis_api
 from workbench.analysis import views as analysis_views
+from workbench.audit import api as audit_api
 from workbench.audit import views as audit_views
 from workbench.console import openapi
 from workbench.console import views as console_views
@@ -29,6 +30,9 @@ api_v1 = [
     path("api/v1/workspaces/<int:workspace_id>/members", accounts_api.members),
     path("api/v1/workspaces/<int:workspace_id>/datasets", datasets_api.datasets),
     path("api/v1/datasets/<int:dataset_id>", datasets_api.dataset),
+    path("api/v1/datasets/<int:dataset_id>/policy", datasets_api.policy),
+    path("api/v1/workspaces/<int:workspace_id>/audit", audit_api.events),
+    path("api/v1/workspaces/<int:workspace_id>/releases", releases_api.workspace_releases),
     path("api/v1/versions/<int:version_id>", datasets_api.version),
     path("api/v1/versions/<int:version_id>/preview", datasets_api.preview),
     path("api/v1/versions/<int:version_id>/download", datasets_api.download),

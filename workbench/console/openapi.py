@@ -177,6 +177,43 @@ SCHEMA = {
                 ok="201",
             ),
         },
+        "/api/v1/datasets/{dataset_id}/policy": {
+            "get": _op("The dataset's policy with its defaults (owners only)", params=["dataset_id"]),
+            "post": _op(
+                "Replace the dataset's policy: readable_tiers, interpreter_tier, k, dp_budget, release_reviewers, disclosure (owners only; audited)",
+                params=["dataset_id"],
+                body=_json_body({"readable_tiers": {"type": "object"}, "disclosure": {"type": "object"}}, []),
+            ),
+        },
+        "/api/v1/workspaces/{workspace_id}/audit": {
+            "get": _op(
+                "The workspace's audit events, newest first (owners only)",
+                params=["workspace_id"],
+                query={n: {"type": "string"} for n in ("action", "actor", "object_type", "object_id", "since", "until")},
+            )
+        },
+        "/api/v1/workspaces/{workspace_id}/releases": {"get": _op("Release requests of the workspace's datasets", params=["workspace_id"])},
+        "/api/v1/turns/{turn_id}/release": {
+            "post": _op(
+                "Ask for an answered turn's code to run on the RAW table (an owner approves; outputs pass disclosure control)",
+                params=["turn_id"],
+                body=_json_body({"reason": {"type": "string"}}, ["reason"]),
+                ok="201",
+            )
+        },
+        "/api/v1/releases/{release_id}": {
+            "get": _op(
+                "A release request: state, history, and once released its released cells (owners also get the checked output)",
+                params=["release_id"],
+            )
+        },
+        "/api/v1/releases/{release_id}/approve": {
+            "post": _op("Approve the run on RAW (an owner who is not the requester)", params=["release_id"])
+        },
+        "/api/v1/releases/{release_id}/reject": {
+            "post": _op("Reject the request", params=["release_id"], body=_json_body({"note": {"type": "string"}}, []))
+        },
+        "/api/v1/releases/{release_id}/release": {"post": _op("Release the checked output to the analyst", params=["release_id"])},
         "/api/v1/jobs/{job_id}": {"get": _op("Status and progress of a background job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/cancel": {"post": _op("Cancel a queued or running job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/retry": {"post": _op("Retry a failed or cancelled job", params=["job_id"], ok="202")},

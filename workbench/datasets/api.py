@@ -4,7 +4,7 @@ from workbench.access import can_read_tier, get_dataset_for_user, get_version_fo
 from workbench.datasets import actions
 from workbench.datasets.downloads import download_response
 from workbench.datasets.receive import UploadRejected, receive_upload
-from workbench.http import api, error, int_param
+from workbench.http import api, error, int_param, json_body
 
 
 def _dataset_json(dataset, membership) -> dict:
@@ -67,3 +67,14 @@ def preview(request, version_id: int):
 def download(request, version_id: int) -> FileResponse | StreamingHttpResponse:
     version, _ = get_version_for_user(request.user, version_id)
     return download_response(request, version)
+
+
+@api("GET", "POST")
+def policy(request, dataset_id: int):
+    """A dataset's policy with its defaults filled in; POST replaces it (owners only)."""
+    from workbench.datasets import policy as policies
+
+    dataset, _ = get_dataset_for_user(request.user, dataset_id, need="manage")
+    if request.method == "POST":
+        dataset = policies.set_policy(dataset=dataset, user=request.user, policy=json_body(request))
+    return JsonResponse({"dataset": dataset.pk, "policy": policies.effective(dataset.policy)})

@@ -1,6 +1,9 @@
-from workbench.access import can, get_release_for_user, get_turn_for_user
+from django.http import JsonResponse
+
+from workbench.access import can, get_release_for_user, get_turn_for_user, get_workspace_for_user
 from workbench.http import BadRequest, api, json_body
 from workbench.releases import actions
+from workbench.releases.models import ReleaseRequest
 
 
 @api("POST")
@@ -32,10 +35,15 @@ def decide(request, release_id: int, decision: str):
 
 
 def _document(release, *, reviewer: bool, status: int = 200):
-    from django.http import JsonResponse
-
     document = release.as_json()
     document["output"] = actions.read_released(release)
     if reviewer:
         document["checked"] = actions.read_checked(release)
     return JsonResponse(document, status=status)
+
+
+@api("GET")
+def workspace_releases(request, workspace_id: int):
+    workspace, _ = get_workspace_for_user(request.user, workspace_id)
+    requests = ReleaseRequest.objects.filter(dataset__workspace=workspace).select_related("requested_by", "decided_by")[:500]
+    return JsonResponse({"releases": [r.as_json(with_history=False) for r in requests]})

@@ -89,10 +89,10 @@ def _cell(value=None, status=WITHHELD, reason="", statistic="", n=None) -> dict:
 
 
 def _decimals(value) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """How many decimals a printed number shows (a rounded statistic matches within half its last digit); None for
+    whole numbers, which match exactly (a statistic the code turned into a whole number is not taken as one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or isinstance(value, int):
         return None
-    if isinstance(value, int):
-        return 0
     text = repr(value)
     if "e" in text or "E" in text:
         return None
@@ -276,7 +276,7 @@ def _check_cell(value, mask: pd.Series, label, frame: pd.DataFrame, rules: Rules
     decimals = _decimals(value)
     n_rows = int(mask.sum())
     kind = _label_kind(label)
-    if kind != "share" and _close(value, n_rows, 0 if isinstance(value, int) else decimals):
+    if kind != "share" and _close(value, n_rows, decimals):
         return check_count(n_rows, rules)
     total = len(frame)
     if kind != "count" and total and (_close(value, n_rows / total, decimals) or _close(value, 100 * n_rows / total, decimals)):
@@ -297,6 +297,8 @@ def _check_cell(value, mask: pd.Series, label, frame: pd.DataFrame, rules: Rules
     for column in _stat_columns(label, frame, exclude):
         values = frame.loc[mask, column]
         for name, candidate in _candidates(values, str(column)):
+            if kind == "count" and not name.startswith("count of"):
+                continue  # a column that says it counts is matched with counts only
             if _close(value, candidate, decimals):
                 return check_statistic(name, values, candidate, decimals, rules)
     return _cell(None, WITHHELD, "its value could not be reproduced from the rows its labels name")
@@ -488,6 +490,8 @@ def released_view(checked: dict) -> dict:
         "index_columns": k,
         "rows": rows,
         "marks": marks,
+        # what each released value is, as recomputed here (not what the code called it)
+        "statistics": [[cell["statistic"] if cell["status"] == RELEASED else "" for cell in row[k:]] for row in checked["rows"]],
         "summary": checked["summary"]["cells"],
     }
 
