@@ -206,9 +206,11 @@ def test_the_purge_page_needs_the_name_typed(client, users, version):
 def _objects_of_alices_workspace(version, synthetic) -> dict[str, int]:
     """One object of each kind a route can name, all in alice's workspace: a conversation with a turn on a safe tier."""
     from workbench.analysis.models import Conversation, Turn
+    from workbench.releases.models import ReleaseRequest
 
     conversation = Conversation.objects.create(dataset=version.dataset, version=synthetic)
     turn = Turn.objects.create(conversation=conversation, number=1, question="q", status="failed")
+    release = ReleaseRequest.objects.create(dataset=version.dataset, turn=turn, raw_version=version, reason="r")
     return {
         "workspace_id": version.dataset.workspace_id,
         "dataset_id": version.dataset_id,
@@ -216,6 +218,7 @@ def _objects_of_alices_workspace(version, synthetic) -> dict[str, int]:
         "job_id": version.jobs.first().pk,
         "conversation_id": conversation.pk,
         "turn_id": turn.pk,
+        "release_id": release.pk,
     }
 
 

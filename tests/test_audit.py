@@ -76,9 +76,7 @@ def test_swapping_two_rows_names_the_first_moved_event(chain):
 
 def test_a_row_added_with_a_copied_seal_does_not_verify(chain):
     last = chain[-1]
-    AuditEvent.objects.create(
-        seq=last.seq + 1, actor_name="mallory", action="test.event", prev_hash=last.hash, hash="f" * 64, details={}
-    )
+    AuditEvent.objects.create(seq=last.seq + 1, actor_name="mallory", action="test.event", prev_hash=last.hash, hash="f" * 64, details={})
     assert f"event #{last.seq + 1} " in broken()
 
 

@@ -9,7 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.releases.disclosure import RELEASED, SUPPRESSED, WITHHELD, Rules, check_result, dominance, released_view, rounded, validate_rules
+from workbench.releases.disclosure import (
+    RELEASED,
+    SUPPRESSED,
+    WITHHELD,
+    Rules,
+    check_result,
+    dominance,
+    released_view,
+    rounded,
+    validate_rules,
+)
 
 
 def as_result(value) -> dict:
@@ -104,7 +114,14 @@ def _ols_result(frame, target, predictors):
     x = np.column_stack([np.ones(len(frame)), frame[predictors].to_numpy()])
     estimates = np.linalg.lstsq(x, frame[target].to_numpy(), rcond=None)[0]
     names = ["const", *predictors]
-    return {"kind": "table", "columns": ["index", "coef", "pvalue"], "rows": [[n, float(b), 0.5] for n, b in zip(names, estimates)], "total_rows": len(names), "index_columns": 1, "columns_name": None}
+    return {
+        "kind": "table",
+        "columns": ["index", "coef", "pvalue"],
+        "rows": [[n, float(b), 0.5] for n, b in zip(names, estimates)],
+        "total_rows": len(names),
+        "index_columns": 1,
+        "columns_name": None,
+    }
 
 
 @pytest.mark.parametrize(("rows", "released"), [(12, False), (13, True)])  # 2 predictors + constant: dof 9 fails, 10 passes
@@ -139,7 +156,9 @@ def test_opensafely_redacts_counts_of_7_or_fewer_with_a_threshold_of_8():
 
 
 def test_secondary_suppression_covers_rows_and_columns_of_a_crosstab():
-    frame = pd.DataFrame({"ward": ["a"] * 133 + ["b"] * 70, "sex": ["F"] * 128 + ["M"] * 3 + ["X"] * 2 + ["F"] * 35 + ["M"] * 20 + ["X"] * 15})
+    frame = pd.DataFrame(
+        {"ward": ["a"] * 133 + ["b"] * 70, "sex": ["F"] * 128 + ["M"] * 3 + ["X"] * 2 + ["F"] * 35 + ["M"] * 20 + ["X"] * 15}
+    )
     checked = check_result(as_result(pd.crosstab(frame["ward"], frame["sex"])), frame, Rules())
     by_ward = {row[0]: {c: cell for c, cell in zip(checked["columns"][1:], row[1:])} for row in checked["rows"]}
     assert by_ward["a"]["M"]["status"] == SUPPRESSED and by_ward["a"]["X"]["status"] == SUPPRESSED  # 3 and 2: both primary
@@ -163,7 +182,14 @@ def test_statistics_of_groups_below_the_threshold_are_suppressed_and_min_max_wit
 
 def test_a_value_the_named_rows_do_not_give_is_withheld_whatever_the_code_claims():
     frame = groups(a=50, b=50)
-    forged = {"kind": "table", "columns": ["group", "count"], "rows": [["a", 1], ["b", 50]], "total_rows": 2, "index_columns": 1, "columns_name": None}
+    forged = {
+        "kind": "table",
+        "columns": ["group", "count"],
+        "rows": [["a", 1], ["b", 50]],
+        "total_rows": 2,
+        "index_columns": 1,
+        "columns_name": None,
+    }
     found = cells(check_result(forged, frame, Rules()))
     assert found[("a",)][0]["status"] == WITHHELD and "could not be reproduced" in found[("a",)][0]["reason"]
     assert found[("b",)][0]["value"] == 50
@@ -187,7 +213,14 @@ def test_a_group_by_on_names_releases_no_name():
 
 def test_labels_and_text_cells_cannot_smuggle_values():
     frame = groups(a=40, b=40)
-    smuggled = {"kind": "table", "columns": ["group", "note"], "rows": [["a", "Ann Smith, 1961-02-03"], ["b", "x"]], "total_rows": 2, "index_columns": 1, "columns_name": None}
+    smuggled = {
+        "kind": "table",
+        "columns": ["group", "note"],
+        "rows": [["a", "Ann Smith, 1961-02-03"], ["b", "x"]],
+        "total_rows": 2,
+        "index_columns": 1,
+        "columns_name": None,
+    }
     view = released_view(check_result(smuggled, frame, Rules()))
     assert "Ann" not in json.dumps(view)
 

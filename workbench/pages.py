@@ -4,6 +4,7 @@ of what its section of the page needs, and the charts it draws (merged into one 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from workbench.access import can, can_read_tier, get_dataset_for_user, get_version_for_user
 from workbench.analysis import panel as analysis_panel
@@ -17,6 +18,7 @@ VERSION_PANELS = (datasets_panel, privacy_panel, synthesis_panel, analysis_panel
 
 
 @login_required
+@require_safe
 def dataset(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset, membership = get_dataset_for_user(request.user, dataset_id)
     versions = [(v, can_read_tier(membership, dataset, v.tier)) for v in dataset.versions.select_related("created_by", "parent")]
@@ -28,6 +30,7 @@ def dataset(request: HttpRequest, dataset_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def version(request: HttpRequest, version_id: int) -> HttpResponse:
     version, membership = get_version_for_user(request.user, version_id)
     context = {"version": version, "dataset": version.dataset, "membership": membership}

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from workbench.access import can, can_read_tier, get_workspace_for_user
 from workbench.accounts import actions
@@ -11,6 +11,7 @@ from workbench.accounts.models import Role
 
 
 @login_required
+@require_safe
 def workspace(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace, membership = get_workspace_for_user(request.user, workspace_id)
     datasets = workspace.datasets.prefetch_related("versions")
@@ -38,6 +39,7 @@ def _recent_jobs(workspace) -> list:
 
 
 @login_required
+@require_safe
 def jobs(request: HttpRequest, workspace_id: int) -> HttpResponse:
     """The job table fragment, polled by the workspace page while a job runs."""
     workspace, _ = get_workspace_for_user(request.user, workspace_id)

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from workbench.access import can, get_conversation_for_user, get_turn_for_user, get_version_for_user
 from workbench.analysis import actions, present
@@ -22,6 +22,7 @@ def start(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, membership = get_conversation_for_user(request.user, conversation_id)
     can_run = can(membership, "run")
@@ -55,6 +56,7 @@ def ask(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def turn(request: HttpRequest, turn_id: int) -> HttpResponse:
     found, membership = get_turn_for_user(request.user, turn_id)
     return render(request, "analysis/_turn.html", {"item": present.turn_view(actions.sync_turn(found), can_run=can(membership, "run"))})
@@ -80,6 +82,7 @@ def retry(request: HttpRequest, turn_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def notebook(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation, _ = get_conversation_for_user(request.user, conversation_id)
     response = HttpResponse(present.notebook(conversation), content_type="application/x-ipynb+json")

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from workbench.access import get_workspace_for_user
 from workbench.audit.actions import record_event
@@ -53,6 +54,7 @@ def filtered(workspace, params) -> tuple:
 
 
 @login_required
+@require_safe
 def audit_log(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace, _ = get_workspace_for_user(request.user, workspace_id, need="manage")
     events, chosen = filtered(workspace, request.GET)

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from workbench.access import can_create_workspace, get_dataset_for_user, get_workspace_for_user
 from workbench.accounts import actions
@@ -20,6 +20,7 @@ from workbench.synthesis import ledger
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("workspace").order_by("workspace__name")
     recent_jobs = Job.objects.filter(workspace__memberships__user=request.user).select_related("dataset")[:10]
@@ -53,6 +54,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def owner_console(request: HttpRequest, workspace_id: int) -> HttpResponse:
     """A data owner's view of a workspace: members and RAW grants, each dataset's policy, release requests waiting
     for a decision, and the newest audit events."""
@@ -91,6 +93,7 @@ def dataset_policy(request: HttpRequest, dataset_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def compliance_report(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset, _ = get_dataset_for_user(request.user, dataset_id, need="manage")
     report = compliance.build(dataset)

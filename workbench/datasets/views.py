@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from workbench.access import get_dataset_for_user, get_version_for_user, get_workspace_for_user
 from workbench.audit.actions import record_event
@@ -43,6 +43,7 @@ def purge(request: HttpRequest, dataset_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def preview(request: HttpRequest, version_id: int) -> HttpResponse:
     version, _ = get_version_for_user(request.user, version_id)
     try:
@@ -60,6 +61,7 @@ def preview(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def download(request: HttpRequest, version_id: int) -> HttpResponse:
     version, _ = get_version_for_user(request.user, version_id)
     try:

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from workbench.access import can, get_release_for_user, get_turn_for_user, get_workspace_for_user
 from workbench.errors import Refused
@@ -24,6 +24,7 @@ def request_run(request: HttpRequest, turn_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def release(request: HttpRequest, release_id: int) -> HttpResponse:
     release, membership = get_release_for_user(request.user, release_id)
     reviewer = can(membership, "manage")
@@ -55,6 +56,7 @@ def decide(request: HttpRequest, release_id: int, decision: str) -> HttpResponse
 
 
 @login_required
+@require_safe
 def workspace_releases(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace, membership = get_workspace_for_user(request.user, workspace_id)
     requests = ReleaseRequest.objects.filter(dataset__workspace=workspace).select_related("dataset", "requested_by")
