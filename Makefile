@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: install install-dev install-gpu run test lint format bench bench-synthesis bench-sandbox bench-llm-build clean check-compose
+.PHONY: install install-dev install-gpu run test lint format bench bench-synthesis bench-disclosure bench-sandbox bench-llm-build clean check-compose
 
 # venv hides why ensurepip failed (a CI run once stopped here after 2 s with no reason): on failure, show ensurepip's
 # own output, then make the venv without pip and install pip into it with the outer interpreter's pip.
@@ -133,10 +133,19 @@ $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
 	.venv-sdv/bin/pip install -r requirements-bench-sdv.txt
 	touch $@
 
+.venv-acro/.installed: requirements-bench-acro.txt
+	$(PYTHON) -m venv .venv-acro
+	.venv-acro/bin/pip install --upgrade pip==26.3
+	.venv-acro/bin/pip install -r requirements-bench-acro.txt
+	touch $@
+
+bench-disclosure: install-dev .venv-acro/.installed
+	$(BIN)/python benchmarks/disclosure_bench.py
+
 bench-synthesis: install-dev .venv-sdv/.installed
 	$(BIN)/python benchmarks/synthesis_bench.py
 
-bench: install-dev $(VENV)/.installed-bench .venv-sdv/.installed bench-sandbox bench-llm-build
+bench: install-dev $(VENV)/.installed-bench .venv-sdv/.installed .venv-acro/.installed bench-sandbox bench-llm-build bench-disclosure
 	$(BIN)/python benchmarks/ingest_1gb.py
 	$(BIN)/python benchmarks/privacy_eval.py
 	$(BIN)/python benchmarks/privacy_speed.py
