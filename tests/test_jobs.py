@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tasks.base import run_job
+from workbench.errors import Refused
 from workbench.jobs import actions
 from workbench.jobs.models import Job
 
@@ -70,7 +71,7 @@ def test_cancel_of_a_queued_job_is_immediate_and_retry_requeues_it(job, users, d
 def test_a_succeeded_job_cannot_be_retried(job, users):
     run_job(job.pk, 1, lambda j, p: {})
     job.refresh_from_db()
-    with pytest.raises(actions.JobError):
+    with pytest.raises(Refused, match="Only a failed or cancelled job"):
         actions.retry_job(job=job, user=users["alice"])
 
 
