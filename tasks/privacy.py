@@ -5,10 +5,15 @@ from celery import chord
 from tasks.base import DEFERRED, continue_job, run_job
 from tasks.celery import app
 from workbench.datasets.actions import start_profile
+from workbench.jobs.actions import Attempt
 from workbench.privacy import actions
 
 # Share of the progress bar the chunks fill, per job kind.
 CHUNK_PROGRESS = {"scan": (10, 95), "anonymize": (20, 80)}
+
+
+def _attempt(job) -> Attempt:
+    return Attempt(job_id=job.pk, number=job.attempts)
 
 
 def _fan_out(job, chunks: int, closing) -> dict:
@@ -21,7 +26,7 @@ def _fan_out(job, chunks: int, closing) -> dict:
 @app.task(name="tasks.privacy.scan_task")
 def scan_task(job_id: int, attempt: int = 1) -> None:
     def work(job, progress):
-        result = actions.scan_version(job=job, progress=progress)
+        result = actions.scan_version(version_id=job.version_id, attempt=_attempt(job), progress=progress)
         return _fan_out(job, result["chunks"], finish_scan_task) if "chunks" in result else result
 
     run_job(job_id, attempt, work)
@@ -29,12 +34,23 @@ def scan_task(job_id: int, attempt: int = 1) -> None:
 
 @app.task(name="tasks.privacy.text_chunk_task", ignore_result=False)
 def text_chunk_task(job_id: int, attempt: int, index: int, count: int, low: float, high: float) -> dict | None:
-    return continue_job(job_id, attempt, lambda job: actions.process_text_chunk(job=job, index=index, count=count, low=low, high=high))
+    return continue_job(
+        job_id,
+        attempt,
+        lambda job: actions.process_text_chunk(
+            version_id=job.version_id, attempt=_attempt(job), index=index, count=count, low=low, high=high
+        ),
+    )
 
 
 @app.task(name="tasks.privacy.finish_scan_task")
 def finish_scan_task(job_id: int, attempt: int) -> None:
-    continue_job(job_id, attempt, lambda job: actions.finish_scan(job=job), last=True)
+    continue_job(job_id, attempt, lambda job: actions.finish_scan(version_id=job.version_id, attempt=_attempt(job)), last=True)
+
+
+def _policy(job) -> dict:
+    """What an anonymise job's parameters say, as the domain functions take it."""
+    return {"rules": job.params["rules"], "policy_name": job.params.get("policy_name", ""), "user": job.created_by}
 
 
 def _anonymized(job, version) -> dict:
@@ -51,7 +67,7 @@ def _anonymized(job, version) -> dict:
 @app.task(name="tasks.privacy.anonymize_task")
 def anonymize_task(job_id: int, attempt: int = 1) -> None:
     def work(job, progress):
-        result = actions.anonymize_version(job=job, progress=progress)
+        result = actions.anonymize_version(version_id=job.version_id, attempt=_attempt(job), progress=progress, **_policy(job))
         if isinstance(result, dict):
             return _fan_out(job, result["chunks"], finish_anonymize_task)
         return _anonymized(job, result)
@@ -61,4 +77,9 @@ def anonymize_task(job_id: int, attempt: int = 1) -> None:
 
 @app.task(name="tasks.privacy.finish_anonymize_task")
 def finish_anonymize_task(job_id: int, attempt: int) -> None:
-    continue_job(job_id, attempt, lambda job: _anonymized(job, actions.finish_anonymize(job=job)), last=True)
+    continue_job(
+        job_id,
+        attempt,
+        lambda job: _anonymized(job, actions.finish_anonymize(version_id=job.version_id, attempt=_attempt(job), **_policy(job))),
+        last=True,
+    )

@@ -7,7 +7,19 @@ from workbench.synthesis import actions
 @app.task(name="tasks.synthesis.synthesize_task")
 def synthesize_task(job_id: int, attempt: int = 1) -> None:
     def work(job, progress):
-        version = actions.synthesize_version(job=job, progress=progress)
+        params = job.params
+        version = actions.synthesize_version(
+            version_id=job.version_id,
+            job_id=job.pk,
+            user=job.created_by,
+            method=params["method"],
+            rows=int(params["rows"]),
+            target=params.get("target"),
+            seed=int(params.get("seed", 0)),
+            epsilon=params.get("epsilon"),
+            delta=params.get("delta"),
+            progress=progress,
+        )
         start_profile(version=version, user=job.created_by)
         return {
             "version": version.pk,

@@ -1,14 +1,22 @@
-"""The one way to a workspace, dataset, version or job for a user.
+"""The one way to a workspace, dataset, version, job, conversation, turn or release request for a user.
 
 Every lookup of a protected object goes through here. A user who is not a member of
 the object's workspace gets Http404, never 403, so ids of other teams' objects leak nothing.
 A member who lacks a right gets PermissionDenied with a reason.
 """
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from workbench.accounts.models import Membership, Role, Workspace
+
+if TYPE_CHECKING:  # the stages' models import this module's callers; only the annotations need them here
+    from workbench.analysis.models import Conversation, Turn
+    from workbench.datasets.models import Dataset, Version
+    from workbench.jobs.models import Job
+    from workbench.releases.models import ReleaseRequest
 
 # What each role may do in a workspace. "read_raw" is decided per tier below.
 RIGHTS = {
@@ -53,7 +61,7 @@ def can_read_tier(membership: Membership, dataset, tier: str) -> bool:
     return tier in dataset.readable_tiers(membership.role)
 
 
-def get_dataset_for_user(user, dataset_id, *, need: str = "read"):
+def get_dataset_for_user(user, dataset_id, *, need: str = "read") -> tuple["Dataset", Membership]:
     from workbench.datasets.models import Dataset
 
     dataset = Dataset.objects.select_related("workspace").filter(pk=dataset_id).first()
@@ -63,7 +71,7 @@ def get_dataset_for_user(user, dataset_id, *, need: str = "read"):
     return dataset, membership
 
 
-def get_version_for_user(user, version_id, *, need: str = "read"):
+def get_version_for_user(user, version_id, *, need: str = "read") -> tuple["Version", Membership]:
     """A version the user may read; reading a tier the policy withholds is refused with a reason."""
     from workbench.datasets.models import Version
 
@@ -76,7 +84,7 @@ def get_version_for_user(user, version_id, *, need: str = "read"):
     return version, membership
 
 
-def get_conversation_for_user(user, conversation_id, *, need: str = "read"):
+def get_conversation_for_user(user, conversation_id, *, need: str = "read") -> tuple["Conversation", Membership]:
     """A conversation whose version the user may read (asking needs "run")."""
     from workbench.analysis.models import Conversation
 
@@ -88,7 +96,7 @@ def get_conversation_for_user(user, conversation_id, *, need: str = "read"):
     return conversation, membership
 
 
-def get_turn_for_user(user, turn_id, *, need: str = "read"):
+def get_turn_for_user(user, turn_id, *, need: str = "read") -> tuple["Turn", Membership]:
     """A turn of a conversation the user may read (cancelling or retrying it needs "run")."""
     from workbench.analysis.models import Turn
 
@@ -100,7 +108,7 @@ def get_turn_for_user(user, turn_id, *, need: str = "read"):
     return turn, membership
 
 
-def get_job_for_user(user, job_id, *, need: str = "read"):
+def get_job_for_user(user, job_id, *, need: str = "read") -> tuple["Job", Membership]:
     from workbench.jobs.models import Job
 
     job = Job.objects.select_related("workspace").filter(pk=job_id).first()
@@ -110,7 +118,7 @@ def get_job_for_user(user, job_id, *, need: str = "read"):
     return job, membership
 
 
-def get_release_for_user(user, release_id, *, need: str = "read"):
+def get_release_for_user(user, release_id, *, need: str = "read") -> tuple["ReleaseRequest", Membership]:
     """A release request of a dataset whose workspace the user belongs to. Analysts and viewers see a request and,
     once released, its released cells; reviewing needs "manage"."""
     from workbench.releases.models import ReleaseRequest

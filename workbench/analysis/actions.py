@@ -178,14 +178,14 @@ def read_turn(turn: Turn) -> dict:
 # --- the worker's side ------------------------------------------------------------------------------------------
 
 
-def answer_turn(*, job, progress) -> dict:
+def answer_turn(*, turn_id: int, progress) -> dict:
     from workbench.analysis.interpreter import Interpreter
     from workbench.analysis.interpreter import Turn as Answer
     from workbench.analysis.llm import ModelUnavailable, get_model
     from workbench.analysis.sandbox import Limits
     from workbench.datasets.actions import read_table
 
-    turn = Turn.objects.select_related("conversation__dataset", "conversation__version").get(pk=job.params["turn"])
+    turn = Turn.objects.select_related("conversation__dataset", "conversation__version").get(pk=turn_id)
     conversation = turn.conversation
     check_version(conversation.version)
     key = unwrap_key(conversation.dataset.wrapped_key)

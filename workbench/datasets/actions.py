@@ -64,21 +64,32 @@ def start_upload(*, workspace, user, staged: StagedUpload, name: str = ""):
     return job
 
 
-def ingest_upload(*, job, progress: Progress) -> Version:
-    """Parse the staged upload of `job` into a new dataset's RAW version (encrypted Parquet)."""
-    params = job.params
-    staging = data_path(params["staging"])
+def ingest_upload(
+    *,
+    job_id: int,
+    workspace_id: int,
+    user,
+    staging: str,
+    staging_key: str,
+    filename: str,
+    name: str,
+    content_type: str = "",
+    progress: Progress,
+) -> Version:
+    """Parse a staged upload into a new dataset's RAW version (encrypted Parquet); the job `job_id` is pointed at
+    the new dataset and version."""
+    staging = data_path(staging)
     if not staging.exists():
         raise JobError("The uploaded file is no longer in the staging area; upload it again.")
     key, wrapped = new_data_key()
     out_path = data_path(incoming_path())
     try:
-        with EncryptedReader(staging, unwrap_key(base64.b64decode(params["staging_key"]))) as src:
+        with EncryptedReader(staging, unwrap_key(base64.b64decode(staging_key))) as src:
             result = ingest_stream(
                 src,
-                filename=params["filename"],
+                filename=filename,
                 size=src.size,
-                content_type=params.get("content_type", ""),
+                content_type=content_type,
                 out_factory=lambda: EncryptedWriter(out_path, key),
                 progress=progress,
             )
@@ -90,7 +101,7 @@ def ingest_upload(*, job, progress: Progress) -> Version:
         out_path.unlink(missing_ok=True)
         raise
     with transaction.atomic():
-        dataset = Dataset.objects.create(workspace=job.workspace, name=params["name"], wrapped_key=wrapped, created_by=job.created_by)
+        dataset = Dataset.objects.create(workspace_id=workspace_id, name=name, wrapped_key=wrapped, created_by=user)
         final = version_relative_path(dataset.pk)
         data_path(final).parent.mkdir(parents=True, exist_ok=True)
         os.replace(out_path, data_path(final))
@@ -98,20 +109,20 @@ def ingest_upload(*, job, progress: Progress) -> Version:
             dataset=dataset,
             number=1,
             tier=Tier.RAW,
-            made_by={"kind": "upload", "filename": params["filename"], "format": result.format, **result.details},
+            made_by={"kind": "upload", "filename": filename, "format": result.format, **result.details},
             file=final,
             size_bytes=data_path(final).stat().st_size,
             row_count=result.row_count,
             column_count=len(result.columns),
             schema=result.columns,
-            created_by=job.created_by,
+            created_by=user,
         )
-        type(job).objects.filter(pk=job.pk).update(dataset=dataset, version=version)
+        Job.objects.filter(pk=job_id).update(dataset=dataset, version=version)
         record_event(
-            actor=job.created_by,
+            actor=user,
             action="version.create",
             obj=version,
-            workspace_id=job.workspace_id,
+            workspace_id=workspace_id,
             details={"tier": "RAW", "rows": result.row_count, "columns": len(result.columns)},
         )
     staging.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Creating, running, cancelling, retrying and sweeping jobs. The Job row is the source of truth."""
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,6 +32,15 @@ TASKS = {
 
 def _with_event(job: Job, text: str) -> list:
     return [*job.events, {"at": timezone.now().isoformat(), "event": text}][-50:]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Which run of a job a piece of work belongs to; it names the run's scratch folder, so that a requeued run
+    never reads an earlier one's chunks."""
+
+    job_id: int
+    number: int
 
 
 class JobCancelled(Exception):

@@ -14,7 +14,7 @@ from workbench.audit.actions import record_event
 from workbench.datasets import actions as datasets
 from workbench.datasets.models import Tier, Version
 from workbench.errors import Refused
-from workbench.jobs.actions import JobError, create_job, report_progress
+from workbench.jobs.actions import Attempt, JobError, create_job, report_progress
 from workbench.privacy import text
 from workbench.privacy.editor import family_of
 from workbench.privacy.models import Policy
@@ -39,8 +39,8 @@ def _key(version: Version) -> bytes:
     return unwrap_key(version.dataset.wrapped_key)
 
 
-def _job_version(job) -> Version:
-    return Version.objects.select_related("dataset__workspace").get(pk=job.version_id)
+def _version(version_id: int) -> Version:
+    return Version.objects.select_related("dataset__workspace").get(pk=version_id)
 
 
 def start_scan(*, version: Version, user):
@@ -56,10 +56,10 @@ def start_scan(*, version: Version, user):
     return job
 
 
-def scan_version(*, job, progress) -> dict:
+def scan_version(*, version_id: int, attempt: Attempt, progress) -> dict:
     """Classify the columns from a sample. Free-text columns are then scanned on every row: their text is
     staged in chunks and {"chunks": n} returned for the chord; otherwise the report is saved at once."""
-    version = _job_version(job)
+    version = _version(version_id)
     progress(5, "Classifying columns")
     report = scan_parquet(lambda: open_version(version), schema=version.schema)
     if not report["free_text"] or not version.row_count:
@@ -69,25 +69,25 @@ def scan_version(*, job, progress) -> dict:
     columns = {
         name: {"texts": table.column(name).cast(pa.string()).to_pylist(), "spans": None, "style": None} for name in report["free_text"]
     }
-    remove_job_work(job.pk)
-    return {"chunks": text.stage(job, _key(version), columns, state={"report": report})}
+    remove_job_work(attempt.job_id)
+    return {"chunks": text.stage(attempt, _key(version), columns, state={"report": report})}
 
 
-def process_text_chunk(*, job, index: int, count: int, low: float, high: float) -> dict:
+def process_text_chunk(*, version_id: int, attempt: Attempt, index: int, count: int, low: float, high: float) -> dict:
     """One chunk of a scan's or anonymisation's free text (run by the chord's tasks)."""
-    version = _job_version(job)
-    done = text.process_chunk(job, index, _key(version), secret=bytes(version.dataset.workspace.secret))
-    report_progress(job.pk, low + (high - low) * done / count, f"Free text: {done} of {count} chunks done")
+    version = _version(version_id)
+    done = text.process_chunk(attempt, index, _key(version), secret=bytes(version.dataset.workspace.secret))
+    report_progress(attempt.job_id, low + (high - low) * done / count, f"Free text: {done} of {count} chunks done")
     return {"chunk": index}
 
 
-def finish_scan(*, job) -> dict:
-    version = _job_version(job)
+def finish_scan(*, version_id: int, attempt: Attempt) -> dict:
+    version = _version(version_id)
     key = _key(version)
-    state = text.read_state(job, key)
-    joined, workers = text.gather(job, key, state["chunks"])
+    state = text.read_state(attempt, key)
+    joined, workers = text.gather(attempt, key, state["chunks"])
     result = _save_scan(version, state["report"], spans={name: column["spans"] for name, column in joined.items()})
-    remove_job_work(job.pk)
+    remove_job_work(attempt.job_id)
     return {**result, "text_chunks": state["chunks"], "text_workers": len(workers)}
 
 
@@ -200,11 +200,10 @@ def _risk(rules: dict, version: Version, frame: pd.DataFrame) -> dict:
     return risk_report(frame, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", version.dataset.policy.get("k", 5)))
 
 
-def anonymize_version(*, job, progress) -> Version | dict:
-    """Apply the job's policy. Without free text the ANONYMIZED version is written at once; with it, the text is
-    staged in chunks with the rest of the table, and {"chunks": n} returned for the chord."""
-    version = _job_version(job)
-    rules = job.params["rules"]
+def anonymize_version(*, version_id: int, attempt: Attempt, rules: dict, policy_name: str, user, progress) -> Version | dict:
+    """Apply a policy. Without free text the ANONYMIZED version is written at once; with it, the text is staged in
+    chunks with the rest of the table, and {"chunks": n} returned for the chord."""
+    version = _version(version_id)
     progress(5, "Reading the table")
     frame = datasets.read_table(version).to_pandas()
     types = {c["name"]: c["type"] for c in version.schema}
@@ -215,7 +214,7 @@ def anonymize_version(*, job, progress) -> Version | dict:
         raise JobError(str(error)) from None
     risk_before = _risk(rules, version, frame)
     if not texts["rules"]:
-        return _store_anonymized(job, version, rules, out, risk_before=risk_before, progress=progress)
+        return _store_anonymized(version, rules, out, policy_name=policy_name, user=user, risk_before=risk_before, progress=progress)
     progress(20, "Splitting the free text into chunks")
     stored = read_spans(version)
     columns = {}
@@ -228,38 +227,51 @@ def anonymize_version(*, job, progress) -> Version | dict:
         }
         out[name] = None  # the RAW text never goes into the staged table
     key = _key(version)
-    remove_job_work(job.pk)
-    _write_frame(job_work_path(job.pk, f"attempt-{job.attempts}/table.parquet.enc"), key, out)
-    return {"chunks": text.stage(job, key, columns, known=texts["known"], avoid=texts["avoid"], state={"risk_before": risk_before})}
+    remove_job_work(attempt.job_id)
+    _write_frame(_staged_table(attempt), key, out)
+    return {"chunks": text.stage(attempt, key, columns, known=texts["known"], avoid=texts["avoid"], state={"risk_before": risk_before})}
 
 
-def finish_anonymize(*, job) -> Version:
-    version = _job_version(job)
+def _staged_table(attempt: Attempt) -> str:
+    return job_work_path(attempt.job_id, f"attempt-{attempt.number}/table.parquet.enc")
+
+
+def finish_anonymize(*, version_id: int, attempt: Attempt, rules: dict, policy_name: str, user) -> Version:
+    version = _version(version_id)
     key = _key(version)
-    state = text.read_state(job, key)
-    with EncryptedReader(data_path(job_work_path(job.pk, f"attempt-{job.attempts}/table.parquet.enc")), key) as src:
+    state = text.read_state(attempt, key)
+    with EncryptedReader(data_path(_staged_table(attempt)), key) as src:
         out = pq.read_table(src).to_pandas()
-    joined, workers = text.gather(job, key, state["chunks"])
+    joined, workers = text.gather(attempt, key, state["chunks"])
     for name, column in joined.items():
         out[name] = pd.Series(column["texts"], index=out.index, dtype=object)
     entities = {name: text.entity_counts(column["spans"]) for name, column in joined.items()}
     chunks = {"chunks": state["chunks"], "workers": len(workers)}
     result = _store_anonymized(
-        job, version, job.params["rules"], out, risk_before=state["risk_before"], text_entities=entities, chunks=chunks
+        version, rules, out, policy_name=policy_name, user=user, risk_before=state["risk_before"], text_entities=entities, chunks=chunks
     )
-    remove_job_work(job.pk)
+    remove_job_work(attempt.job_id)
     return result
 
 
 def _store_anonymized(
-    job, version: Version, rules: dict, out: pd.DataFrame, *, risk_before: dict, progress=None, text_entities=None, chunks=None
+    version: Version,
+    rules: dict,
+    out: pd.DataFrame,
+    *,
+    policy_name: str,
+    user,
+    risk_before: dict,
+    progress=None,
+    text_entities=None,
+    chunks=None,
 ):
     if progress:
         progress(80, "Enforcing k-anonymity and measuring the risk left")
     result, summary = finish(rules, out)
     made_by = {
         "kind": "anonymize",
-        "policy_name": job.params.get("policy_name", ""),
+        "policy_name": policy_name,
         "policy": rules,
         "summary": summary,
         "text_entities": text_entities or {},
@@ -268,7 +280,7 @@ def _store_anonymized(
         "risk_after": _risk(rules, version, result),
     }
     return datasets.store_table(
-        dataset=version.dataset, table=_to_arrow(result), tier=Tier.ANONYMIZED, parent=version, made_by=made_by, user=job.created_by
+        dataset=version.dataset, table=_to_arrow(result), tier=Tier.ANONYMIZED, parent=version, made_by=made_by, user=user
     )
 
 

@@ -11,23 +11,26 @@ import socket
 
 from django.conf import settings
 
+from workbench.jobs.actions import Attempt
 from workbench.privacy.policy import find_entities, replace_entities
 from workbench.storage import data_path, job_work_path, read_encrypted_json, write_encrypted_json
 
 
-def _folder(job) -> str:
-    return job_work_path(job.pk, f"attempt-{job.attempts}")
+def _folder(attempt: Attempt) -> str:
+    return job_work_path(attempt.job_id, f"attempt-{attempt.number}")
 
 
-def _file(job, name: str) -> str:
-    return f"{_folder(job)}/{name}"
+def _file(attempt: Attempt, name: str) -> str:
+    return f"{_folder(attempt)}/{name}"
 
 
 def chunk_count(rows: int) -> int:
     return max(1, math.ceil(rows / settings.PRIVACY_TEXT_CHUNK_ROWS))
 
 
-def stage(job, key: bytes, columns: dict[str, dict], *, known: list | None = None, avoid=frozenset(), state: dict | None = None) -> int:
+def stage(
+    attempt: Attempt, key: bytes, columns: dict[str, dict], *, known: list | None = None, avoid=frozenset(), state: dict | None = None
+) -> int:
     """Write the chunks of `columns` (name -> {"texts": [...], "spans": [...] or None, "style": "tag"|"surrogate"|None})
     and whatever the closing task needs (`state`); returns the number of chunks.
 
@@ -46,25 +49,25 @@ def stage(job, key: bytes, columns: dict[str, dict], *, known: list | None = Non
             for name, spec in columns.items()
         }
         write_encrypted_json(
-            _file(job, f"input-{index:05d}.json.enc"),
+            _file(attempt, f"input-{index:05d}.json.enc"),
             key,
             {"start": start, "columns": piece, "known": known[start:stop] if known else None},
         )
     if any(spec.get("style") for spec in columns.values()):
-        write_encrypted_json(_file(job, "avoid.json.enc"), key, sorted(avoid))
-    write_encrypted_json(_file(job, "state.json.enc"), key, {"chunks": count, "rows": rows, **(state or {})})
+        write_encrypted_json(_file(attempt, "avoid.json.enc"), key, sorted(avoid))
+    write_encrypted_json(_file(attempt, "state.json.enc"), key, {"chunks": count, "rows": rows, **(state or {})})
     return count
 
 
-def read_state(job, key: bytes) -> dict:
-    return read_encrypted_json(_file(job, "state.json.enc"), key)
+def read_state(attempt: Attempt, key: bytes) -> dict:
+    return read_encrypted_json(_file(attempt, "state.json.enc"), key)
 
 
-def process_chunk(job, index: int, key: bytes, *, secret: bytes) -> int:
+def process_chunk(attempt: Attempt, index: int, key: bytes, *, secret: bytes) -> int:
     """Scan (and clean) one chunk; returns how many chunks of the job are done."""
     import pandas as pd
 
-    source = _file(job, f"input-{index:05d}.json.enc")
+    source = _file(attempt, f"input-{index:05d}.json.enc")
     payload = read_encrypted_json(source, key)
     avoid = None
     out = {}
@@ -73,25 +76,25 @@ def process_chunk(job, index: int, key: bytes, *, secret: bytes) -> int:
         result = {"spans": spans}
         if spec["style"]:
             if avoid is None:
-                avoid = frozenset(read_encrypted_json(_file(job, "avoid.json.enc"), key))
+                avoid = frozenset(read_encrypted_json(_file(attempt, "avoid.json.enc"), key))
             cleaned = replace_entities(
                 pd.Series(spec["texts"], dtype=object), secret=secret, style=spec["style"], known=payload["known"], avoid=avoid, spans=spans
             )
             result["texts"] = cleaned.tolist()
         out[name] = result
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    write_encrypted_json(_file(job, f"output-{index:05d}.json.enc"), key, {"worker": worker, "columns": out})
+    write_encrypted_json(_file(attempt, f"output-{index:05d}.json.enc"), key, {"worker": worker, "columns": out})
     data_path(source).unlink(missing_ok=True)
-    return len(list(data_path(_folder(job)).glob("output-*.json.enc")))
+    return len(list(data_path(_folder(attempt)).glob("output-*.json.enc")))
 
 
-def gather(job, key: bytes, count: int) -> tuple[dict[str, dict], list[str]]:
+def gather(attempt: Attempt, key: bytes, count: int) -> tuple[dict[str, dict], list[str]]:
     """Every chunk's results joined in row order (name -> {"spans": [...], "texts": [...] when cleaned}),
     and the workers that processed them."""
     joined: dict[str, dict] = {}
     workers = set()
     for index in range(count):
-        output = read_encrypted_json(_file(job, f"output-{index:05d}.json.enc"), key)
+        output = read_encrypted_json(_file(attempt, f"output-{index:05d}.json.enc"), key)
         workers.add(output["worker"])
         for name, result in output["columns"].items():
             column = joined.setdefault(name, {})

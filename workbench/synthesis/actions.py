@@ -71,24 +71,37 @@ def start_synthesize(
     return job
 
 
-def synthesize_version(*, job, progress) -> Version:
+def synthesize_version(
+    *,
+    version_id: int,
+    job_id: int,
+    user,
+    method: str,
+    rows: int,
+    target: str | None = None,
+    seed: int = 0,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    progress,
+) -> Version:
+    """Fit `method` to the version and write a SYNTHETIC version with its evaluation report and model; a DP run's
+    ledger entry (made when the job was queued, under `job_id`) is linked to the new version."""
     from workbench.privacy.actions import read_scan
 
-    version = Version.objects.select_related("dataset__workspace").get(pk=job.version_id)
-    params = job.params
+    version = Version.objects.select_related("dataset__workspace").get(pk=version_id)
     progress(5, "Reading the table")
     table = datasets.read_table(version)
     try:
         synthetic, report, model = synthesize(
             table.to_pandas(),
             version.schema,
-            method=params["method"],
-            rows=params["rows"],
+            method=method,
+            rows=rows,
             scan=read_scan(version) or _classify(version),
-            target=params.get("target"),
-            seed=params.get("seed", 0),
-            epsilon=params.get("epsilon"),
-            delta=params.get("delta"),
+            target=target,
+            seed=seed,
+            epsilon=epsilon,
+            delta=delta,
             progress=progress,
         )
     except SynthesisError as error:
@@ -96,10 +109,10 @@ def synthesize_version(*, job, progress) -> Version:
     progress(90, "Writing the SYNTHETIC version")
     made_by = {
         "kind": "synthesize",
-        "method": params["method"],
-        "seed": params.get("seed", 0),
-        "rows_requested": params["rows"],
-        "target": params.get("target"),
+        "method": method,
+        "seed": seed,
+        "rows_requested": rows,
+        "target": target,
         "fidelity_score": report["fidelity"]["score"],
         "privacy": {k: v for k, v in report["privacy"].items() if not isinstance(v, dict)},
         "utility": report.get("utility"),
@@ -107,20 +120,20 @@ def synthesize_version(*, job, progress) -> Version:
         "notes": report["notes"],
         "generator": report["generator"],
     }
-    if params["method"] == "dp":
-        made_by.update(epsilon=params["epsilon"], delta=params["delta"])
+    if method == "dp":
+        made_by.update(epsilon=epsilon, delta=delta)
     created = datasets.store_table(
         dataset=version.dataset,
         table=to_arrow(synthetic, table.schema),
         tier=Tier.SYNTHETIC,
         parent=version,
         made_by=made_by,
-        user=job.created_by,
+        user=user,
     )
     key = unwrap_key(version.dataset.wrapped_key)
     write_encrypted_json(_report_path(created), key, report)
     write_encrypted_json(sibling_path(created.file, "model"), key, json.loads(json.dumps(model, default=str)))
-    PrivacySpend.objects.filter(job_id=job.pk).update(version=created)
+    PrivacySpend.objects.filter(job_id=job_id).update(version=created)
     return created
 
 
