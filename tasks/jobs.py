@@ -5,13 +5,15 @@ from tasks.base import run_job
 from tasks.celery import app
 from workbench.analysis.actions import end_turns_of_ended_jobs
 from workbench.jobs.actions import sweep_stale_jobs
+from workbench.releases.actions import end_releases_of_ended_jobs
 
 
 def sweep() -> dict:
-    """Jobs whose worker died are requeued or failed; then every stage that mirrors a job (a conversation's turn)
-    ends with its job."""
+    """Jobs whose worker died are requeued or failed; then every stage that mirrors a job (a conversation's turn, a
+    release request's run) ends with its job."""
     counts = sweep_stale_jobs()
     counts["turns_ended"] = end_turns_of_ended_jobs()
+    counts["releases_ended"] = end_releases_of_ended_jobs()
     return counts
 
 

@@ -115,6 +115,24 @@ def test_two_reviewers_when_the_policy_asks_and_hostile_code_releases_nothing(ra
     assert api("bob", "get", f"/api/v1/releases/{release}").json()["output"] is None
 
 
+@pytest.mark.django_db
+def test_a_request_whose_run_failed_or_was_cancelled_ends_failed_at_the_next_sweep(raw_and_safe, api, users):
+    from tasks.jobs import sweep
+    from workbench.jobs.actions import cancel_job
+
+    _, safe = raw_and_safe
+    turn = answered_turn(safe, users["bob"])
+    release = api("bob", "post", f"/api/v1/turns/{turn.pk}/release", data={"reason": "r"}, content_type="application/json").json()["id"]
+    api("alice", "post", f"/api/v1/releases/{release}/approve")  # the job is queued (never sent: no commit here)
+    request = ReleaseRequest.objects.get(pk=release)
+    assert request.state == "approved" and request.job is not None
+    cancel_job(job=request.job, user=users["alice"])
+    assert sweep()["releases_ended"] == 1
+    request.refresh_from_db()
+    assert request.state == "failed" and request.history[-1]["note"] == "the run was cancelled"
+    assert sweep()["releases_ended"] == 0
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_an_analyst_asks_on_the_synthetic_tier_and_gets_only_the_released_cells_of_a_run_on_raw_through_celery(

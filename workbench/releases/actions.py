@@ -174,6 +174,23 @@ def read_released(request: ReleaseRequest) -> dict | None:
     return view
 
 
+def end_releases_of_ended_jobs() -> int:
+    """For the sweeper: a request whose run was approved but whose job ended without checking it (the worker died
+    twice, someone cancelled the job) ends failed with the job's reason, so no request shows "running" for ever."""
+    from workbench.jobs.models import JobStatus
+
+    ended = 0
+    stale = ReleaseRequest.objects.filter(
+        state__in=[ReleaseState.APPROVED, ReleaseState.RUNNING], job__status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
+    ).select_related("job")
+    for request in stale:
+        reason = "the run was cancelled" if request.job.status == JobStatus.CANCELLED else (request.job.error or "the run failed")
+        ended += ReleaseRequest.objects.filter(pk=request.pk, state=request.state).update(
+            state=ReleaseState.FAILED, history=_history(request, ReleaseState.FAILED, None, reason[:500])
+        )
+    return ended
+
+
 # --- the worker's side ------------------------------------------------------------------------------------------
 
 
