@@ -126,6 +126,7 @@ def test_the_release_page_shows_the_owner_every_reason_and_the_analyst_only_rele
     client.force_login(users["alice"])
     owner = client.get(f"/r/{release.pk}/").content.decode()
     assert "below the threshold of 10" in owner and "secondary" in owner and "Release to bob" in owner
+    assert "What it gave on the SYNTHETIC tier" in owner and "<td>120</td>" in owner  # the safe-tier result, to compare
     client.force_login(users["bob"])
     analyst = client.get(f"/r/{release.pk}/").content.decode()
     assert "once an owner releases it" in analyst and "below the threshold" not in analyst and "130" not in analyst

@@ -39,7 +39,15 @@ def answered_turn(version: Version, user, code: str = CODE) -> Turn:
     """A turn answered on the safe tier, stored as the interpreter stores one (its record sealed)."""
     conversation = Conversation.objects.create(dataset=version.dataset, version=version, created_by=user)
     key = unwrap_key(version.dataset.wrapped_key)
-    record = {"question": "patients and mean bilirubin per ward", "code": code, "outcome": {"ok": True}, "answer": "done"}
+    result = {
+        "kind": "table",
+        "columns": ["ward", "patients"],
+        "rows": [["A", 120]],
+        "total_rows": 1,
+        "index_columns": 1,
+        "columns_name": None,
+    }
+    record = {"question": "patients and mean bilirubin per ward", "code": code, "outcome": {"ok": True, "result": result}, "answer": "done"}
     return Turn.objects.create(
         conversation=conversation, number=1, question=record["question"], status="answered", record=seal(key, record), created_by=user
     )

@@ -60,7 +60,8 @@ def request_release(*, turn: Turn, user, reason: str) -> ReleaseRequest:
         raise Refused(f"The reason may have at most {MAX_REASON_CHARS:,} characters.")
     if turn.status != TurnStatus.ANSWERED:
         raise Refused("Only an answered question can be run on the real data.")
-    code = (read_turn(turn).get("code") or "").strip()
+    record = read_turn(turn)
+    code = (record.get("code") or "").strip()
     if not code:
         raise Refused("This answer has no code to run.")
     dataset = turn.conversation.dataset
@@ -74,7 +75,8 @@ def request_release(*, turn: Turn, user, reason: str) -> ReleaseRequest:
             raw_version=raw,
             reason=reason,
             reviewers_needed=reviewers_needed(dataset),
-            sealed_code=seal(unwrap_key(dataset.wrapped_key), {"code": code}),
+            # the code, and what it gave on the safe tier (for the reviewer to compare; the analyst saw it already)
+            sealed_code=seal(unwrap_key(dataset.wrapped_key), {"code": code, "safe_result": (record.get("outcome") or {}).get("result")}),
             requested_by=user,
             history=[{"state": ReleaseState.SUBMITTED, "by": user.username, "at": timezone.now().isoformat(), "note": ""}],
         )
@@ -154,6 +156,12 @@ def release_output(*, request: ReleaseRequest, user) -> ReleaseRequest:
 
 def read_code(request: ReleaseRequest) -> str:
     return (unseal(_key(request), request.sealed_code) or {}).get("code", "")
+
+
+def read_safe_result(request: ReleaseRequest) -> dict | None:
+    """The result the code gave on the safe tier when the request was filed (a table or a value)."""
+    result = (unseal(_key(request), request.sealed_code) or {}).get("safe_result")
+    return result if isinstance(result, dict) and result.get("kind") in ("table", "value", "text") else None
 
 
 def read_checked(request: ReleaseRequest) -> dict | None:

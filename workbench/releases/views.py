@@ -33,6 +33,7 @@ def release(request: HttpRequest, release_id: int) -> HttpResponse:
         "reviewer": reviewer,
         "own": release.requested_by_id == request.user.pk,
         "code": actions.read_code(release),
+        "safe_result": actions.read_safe_result(release),
         "checked": actions.read_checked(release) if reviewer else None,
         "released": actions.read_released(release),
     }
