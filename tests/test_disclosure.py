@@ -245,3 +245,17 @@ def test_the_policy_rules_are_validated_in_words():
     problems = validate_rules({"threshold": 0, "nk_k": 2, "p_ratio": "x", "surprise": 1})
     assert any("threshold" in p for p in problems) and any("nk_k" in p for p in problems) and any("Unknown" in p for p in problems)
     assert Rules.from_policy({"disclosure": {"threshold": 8, "rounding_base": 3}}) == Rules(threshold=8, rounding_base=3)
+
+
+def test_a_table_built_to_make_the_check_slow_is_withheld_past_the_time_limit():
+    frame = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, **{f"v{i}": np.arange(100.0) * (i + 1) for i in range(30)}})
+    forged = {
+        "kind": "table",
+        "columns": ["g", *[f"c{i}" for i in range(40)]],
+        "rows": [["a", *[1.2345] * 40], ["b", *[2.5] * 40]],
+        "total_rows": 2,
+        "index_columns": 1,
+        "columns_name": None,
+    }
+    checked = check_result(forged, frame, Rules(), seconds=0.0)
+    assert checked["summary"]["cells"][WITHHELD] == 80 and any("ran past" in r for r in checked["summary"]["reasons"])

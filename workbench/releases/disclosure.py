@@ -20,6 +20,7 @@ Minimum and maximum are one person's value: withheld unless the policy allows th
 
 import math
 import re
+import time
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -248,31 +249,57 @@ def check_statistic(name: str, values: pd.Series, value: float, decimals: int | 
 # --- tables --------------------------------------------------------------------------------------------------------
 
 
-def check_result(result: dict | None, frame: pd.DataFrame, rules: Rules) -> dict:
+CHECK_SECONDS = 120.0
+
+
+class _Budget:
+    """The check's time limit (a table built to make it slow must not hold the worker: cells left when it runs out
+    are withheld) and the statistics already computed for a group, shared by the cells of one row."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.candidates: dict = {}
+
+    @property
+    def spent(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def of(self, mask: pd.Series, frame: pd.DataFrame, column) -> tuple[pd.Series, list]:
+        key = (id(mask), column)
+        if key not in self.candidates:
+            values = frame.loc[mask, column]
+            self.candidates[key] = (values, _candidates(values, str(column)))
+        return self.candidates[key]
+
+
+def check_result(result: dict | None, frame: pd.DataFrame, rules: Rules, *, seconds: float = CHECK_SECONDS) -> dict:
     """The checked form of a sandbox result computed on `frame` (the RAW table): every cell released, suppressed
     or withheld with its reason, and a summary that counts each."""
+    budget = _Budget(seconds)
     if result is None:
         return _whole(WITHHELD, "the code produced no result")
     if result.get("kind") == "value":
-        return _check_scalar(result.get("value"), frame, rules)
+        return _check_scalar(result.get("value"), frame, rules, budget)
     if result.get("kind") != "table":
         return _whole(WITHHELD, "only tables and single numbers are released; printed text and objects are not")
-    return _check_table(result, frame, rules)
+    return _check_table(result, frame, rules, budget)
 
 
 def _whole(status: str, reason: str) -> dict:
     return _summarised({"kind": "none", "status": status, "reason": reason, "columns": [], "rows": []})
 
 
-def _check_scalar(value, frame: pd.DataFrame, rules: Rules) -> dict:
+def _check_scalar(value, frame: pd.DataFrame, rules: Rules, budget: _Budget) -> dict:
     everyone = pd.Series(True, index=frame.index)
-    cell = _check_cell(value, everyone, "", frame, rules, exclude=set())
+    cell = _check_cell(value, everyone, "", frame, rules, budget, exclude=set())
     return _summarised({"kind": "value", "columns": ["value"], "index_columns": 0, "rows": [[cell]]})
 
 
-def _check_cell(value, mask: pd.Series, label, frame: pd.DataFrame, rules: Rules, *, exclude: set) -> dict:
+def _check_cell(value, mask: pd.Series, label, frame: pd.DataFrame, rules: Rules, budget: _Budget, *, exclude: set) -> dict:
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return _cell(None, WITHHELD, "not a number: text in a cell could quote a record")
+    if budget.spent:
+        return _cell(None, WITHHELD, f"not checked: the check ran past its {CHECK_SECONDS:.0f} s")
     decimals = _decimals(value)
     n_rows = int(mask.sum())
     kind = _label_kind(label)
@@ -295,8 +322,8 @@ def _check_cell(value, mask: pd.Series, label, frame: pd.DataFrame, rules: Rules
             n_rows,
         )
     for column in _stat_columns(label, frame, exclude):
-        values = frame.loc[mask, column]
-        for name, candidate in _candidates(values, str(column)):
+        values, candidates = budget.of(mask, frame, column)
+        for name, candidate in candidates:
             if kind == "count" and not name.startswith("count of"):
                 continue  # a column that says it counts is matched with counts only
             if _close(value, candidate, decimals):
@@ -316,7 +343,7 @@ def _row_mask(frame: pd.DataFrame, levels: list[str], labels: list) -> pd.Series
     return mask
 
 
-def _check_table(result: dict, frame: pd.DataFrame, rules: Rules) -> dict:
+def _check_table(result: dict, frame: pd.DataFrame, rules: Rules, budget: _Budget) -> dict:
     columns = list(result.get("columns") or [])
     k = int(result.get("index_columns") or 0)
     levels, data_columns = columns[:k], columns[k:]
@@ -348,7 +375,7 @@ def _check_table(result: dict, frame: pd.DataFrame, rules: Rules) -> dict:
                     checked.append(_cell(None, WITHHELD, "its column does not name a value of the table"))
                     continue
                 cell_mask, exclude = mask & matched.fillna(False).astype(bool), exclude | {axis}
-            checked.append(_check_cell(value, cell_mask, column if axis is None else "", frame, rules, exclude=exclude))
+            checked.append(_check_cell(value, cell_mask, column if axis is None else "", frame, rules, budget, exclude=exclude))
         checked_rows.append(labels + checked)
     _secondary(checked_rows, k)
     _hide_small_labels(checked_rows, row_masks, k, rules)

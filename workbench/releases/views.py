@@ -36,6 +36,12 @@ def release(request: HttpRequest, release_id: int) -> HttpResponse:
         "safe_result": actions.read_safe_result(release),
         "checked": actions.read_checked(release) if reviewer else None,
         "released": actions.read_released(release),
+        # what was let out before: a reviewer compares, since two releases can be subtracted (differencing)
+        "earlier": ReleaseRequest.objects.filter(dataset=release.dataset, state="released")
+        .exclude(pk=release.pk)
+        .select_related("requested_by")[:20]
+        if reviewer
+        else [],
     }
     return render(request, "releases/release.html", context)
 
