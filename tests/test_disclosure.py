@@ -259,3 +259,18 @@ def test_a_table_built_to_make_the_check_slow_is_withheld_past_the_time_limit():
     }
     checked = check_result(forged, frame, Rules(), seconds=0.0)
     assert checked["summary"]["cells"][WITHHELD] == 80 and any("ran past" in r for r in checked["summary"]["reasons"])
+
+
+def test_band_edges_taken_from_the_data_are_withheld_and_chosen_edges_are_not():
+    frame = pd.DataFrame({"age": list(range(20, 90)), "bili": np.linspace(0.5, 3.0, 70)})
+    automatic = check_result(as_result(frame.groupby(pd.cut(frame["age"], 5), observed=True)["bili"].mean()), frame, Rules())
+    assert automatic["kind"] == "none" and "give the edges yourself" in automatic["reason"]
+    chosen = check_result(as_result(frame.groupby(pd.cut(frame["age"], [0, 40, 60, 100]), observed=True)["bili"].mean()), frame, Rules())
+    assert chosen["summary"]["cells"][RELEASED] == 3
+
+
+def test_a_header_the_code_wrote_shows_only_column_names_and_statistic_words():
+    frame = pd.DataFrame({"ward": ["a"] * 20 + ["b"] * 20, "age": np.arange(40.0)})
+    table = frame.groupby("ward").agg(**{"Ann_Smith_1961": ("age", "mean"), "mean_age": ("age", "mean")})
+    view = released_view(check_result(as_result(table), frame, Rules()))
+    assert view["columns"] == ["ward", "mean of age", "mean_age"] and "Ann" not in json.dumps(view)

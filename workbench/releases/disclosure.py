@@ -357,6 +357,11 @@ def _check_table(result: dict, frame: pd.DataFrame, rules: Rules, budget: _Budge
         return _whole(WITHHELD, "its rows are not groups of the table's columns: row-level data is never released")
     axis = result.get("columns_name")
     axis = axis if axis in frame.columns else None
+    edges = _data_edges(frame, levels, [row[:k] for row in rows]) or (
+        _data_edges(frame, [axis], [[c] for c in data_columns]) if axis else ""
+    )
+    if edges:
+        return _whole(WITHHELD, edges)
     checked_rows, row_masks = [], []
     for row in rows:
         labels, cells = row[:k], row[k:]
@@ -380,7 +385,43 @@ def _check_table(result: dict, frame: pd.DataFrame, rules: Rules, budget: _Budge
     _secondary(checked_rows, k)
     _hide_small_labels(checked_rows, row_masks, k, rules)
     header = levels + [_hide_column_label(c, frame, axis, rules) for c in data_columns]
-    return _summarised({"kind": "table", "columns": header, "index_columns": k, "columns_name": axis, "rows": checked_rows})
+    return _summarised(
+        {
+            "kind": "table",
+            "columns": header,
+            "index_columns": k,
+            "columns_name": axis,
+            "rows": checked_rows,
+            "table_columns": [str(c) for c in frame.columns],
+        }
+    )
+
+
+def _data_edges(frame: pd.DataFrame, levels: list, labels: list[list]) -> str:
+    """Why the band edges of a grouping come from the data ('' when they do not). `pd.cut(x, 5)` puts its edges at
+    the minimum and maximum (less 0.1 % of the range) and evenly between them, so its labels give the extremes
+    away, which are single people's values; edges the analyst chose (`pd.cut(x, [0, 40, 60, 100])`) do not."""
+    for position, level in enumerate(levels):
+        series = frame[level] if level in frame.columns else None
+        if series is None or not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) or series.dropna().empty:
+            continue
+        low, high = float(series.min()), float(series.max())
+        near = max(abs(high - low) * 0.01, 1e-9)
+        for row in labels:
+            interval = _INTERVAL.match(str(row[position])) if position < len(row) else None
+            if not interval:
+                continue
+            for text in (interval.group(2), interval.group(3)):
+                edge = float(text)
+                if not math.isfinite(edge):
+                    continue
+                if round(edge, 1) != edge:
+                    return (
+                        f"the band edge {edge:g} of '{level}' is not a round number: give the edges yourself (pd.cut(x, [0, 40, 60, 100]))"
+                    )
+                if 0 < abs(edge - low) < near or 0 < abs(edge - high) < near:
+                    return f"a band edge of '{level}' lies at the data's minimum or maximum (one person's value): give the edges yourself"
+    return ""
 
 
 def _secondary(rows: list[list], k: int) -> None:
@@ -505,6 +546,27 @@ def _summarised(checked: dict) -> dict:
     return checked
 
 
+_HEADER_WORDS = {
+    "mean", "average", "avg", "median", "sum", "total", "count", "n", "size", "std", "sd", "var", "variance", "min", "max",
+    "share", "proportion", "percent", "pct", "rate", "distinct", "nunique", "of", "by", "per", "coefficient", "coef", "value",
+}  # fmt: skip
+
+
+def _safe_header(label, position: int, checked: dict, k: int) -> str:
+    """A column header the code chose is its text: shown to the analyst only when every word in it is a column name of
+    the table or a statistic's name (a header could otherwise carry a value out); else the statistic recomputed."""
+    if checked.get("columns_name"):
+        return str(label)  # values of the crosstab's column variable, each hidden when its group is small
+    names = {w for c in checked.get("table_columns", []) for w in re.findall(r"[a-z0-9]+", str(c).lower())}
+    words = re.findall(r"[a-z0-9]+", str(label).lower())
+    if words and all(w in names or w in _HEADER_WORDS for w in words):
+        return str(label)
+    found = [
+        row[k + position]["statistic"] for row in checked["rows"] if k + position < len(row) and row[k + position]["status"] == RELEASED
+    ]
+    return found[0] if found else f"column {position + 1}"
+
+
 def released_view(checked: dict) -> dict:
     """What the analyst sees of a released output: the released values only, each hidden cell marked by its status
     (never the count or value behind it)."""
@@ -513,7 +575,7 @@ def released_view(checked: dict) -> dict:
     marks = [[cell["status"] for cell in row[k:]] for row in checked["rows"]]
     return {
         "kind": checked["kind"],
-        "columns": checked["columns"],
+        "columns": checked["columns"][:k] + [_safe_header(c, j, checked, k) for j, c in enumerate(checked["columns"][k:])],
         "index_columns": k,
         "rows": rows,
         "marks": marks,
