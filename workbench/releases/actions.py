@@ -3,6 +3,7 @@ the sandbox on RAW (only there, only then), every output passes disclosure contr
 rejects what the check left. The requester never approves or releases their own request."""
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -246,10 +247,16 @@ def _run_and_check(request: ReleaseRequest, progress) -> dict:
     scratch.mkdir(parents=True, exist_ok=True)
     progress(10, "Running the code on the real data in the sandbox")
     with tempfile.TemporaryDirectory(prefix="release-", dir=scratch) as folder:
-        table = read_table(request.raw_version)  # RAW, decrypted into a private folder for the box and for the check
-        data_file = Path(folder) / "table.parquet"
-        pq.write_table(table, data_file)
-        outcome = sandbox.run(read_code(request), data_file, limits=sandbox.Limits.from_settings(), scratch=Path(folder))
+        table = read_table(request.raw_version)
+        # RAW is decrypted into memory only (an anonymous memfd the box gets a read-only descriptor of), never onto a
+        # disk where a crashed worker would leave it
+        memory = os.memfd_create("release-table", os.MFD_CLOEXEC)
+        try:
+            with os.fdopen(os.dup(memory), "wb") as out:
+                pq.write_table(table, out)
+            outcome = sandbox.run(read_code(request), f"/proc/self/fd/{memory}", limits=sandbox.Limits.from_settings(), scratch=Path(folder))
+        finally:
+            os.close(memory)
         progress(70, "Checking every output for disclosure")
         frame = table.to_pandas()
         if outcome.ok:
