@@ -40,21 +40,6 @@ HELD_OUT = [
 MAX_QUERIES = 12
 
 
-def describe(value) -> dict:
-    """A pandas result as the sandbox's child describes it (workbench/analysis/_child.py:describe)."""
-    if isinstance(value, pd.Series):
-        value = value.to_frame()
-    flat = value.reset_index()
-    return {
-        "kind": "table",
-        "columns": [str(c) for c in flat.columns],
-        "rows": json.loads(flat.to_json(orient="values", date_format="iso", default_handler=str)),
-        "total_rows": len(value),
-        "index_columns": 0 if isinstance(value.index, pd.RangeIndex) and value.index.name is None else value.index.nlevels,
-        "columns_name": None if value.columns.name is None else str(value.columns.name),
-    }
-
-
 def queries(frame: pd.DataFrame) -> list[dict]:
     categorical = [c for c in frame.columns if 2 <= frame[c].nunique() <= 12 and frame[c].dtype != float]
     numeric = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c]) and frame[c].nunique() > 12]
@@ -70,7 +55,7 @@ def queries(frame: pd.DataFrame) -> list[dict]:
 
 
 def ours(frame: pd.DataFrame, query: dict):
-    from workbench.releases.disclosure import SUPPRESSED, WITHHELD, Rules, check_result
+    from workbench.releases.disclosure import SUPPRESSED, WITHHELD, Rules, check_result, describe
 
     started = time.perf_counter()
     if query["kind"] == "crosstab":

@@ -15,26 +15,12 @@ from workbench.releases.disclosure import (
     WITHHELD,
     Rules,
     check_result,
+    describe,
     dominance,
     released_view,
     rounded,
     validate_rules,
 )
-
-
-def as_result(value) -> dict:
-    """A pandas result as the sandbox's child describes it (the same shape, built the same way)."""
-    if isinstance(value, pd.Series):
-        value = value.to_frame()
-    flat = value.reset_index()
-    return {
-        "kind": "table",
-        "columns": [str(c) for c in flat.columns],
-        "rows": json.loads(flat.to_json(orient="values", date_format="iso", default_handler=str)),
-        "total_rows": len(value),
-        "index_columns": 0 if isinstance(value.index, pd.RangeIndex) and value.index.name is None else value.index.nlevels,
-        "columns_name": None if value.columns.name is None else str(value.columns.name),
-    }
 
 
 def groups(**sizes) -> pd.DataFrame:
@@ -52,7 +38,7 @@ def cells(checked) -> dict:
 
 def test_threshold_a_count_of_9_is_suppressed_and_10_released():
     frame = groups(a=9, b=10, c=25)
-    checked = check_result(as_result(frame["group"].value_counts().sort_index()), frame, Rules(rounding_base=1))
+    checked = check_result(describe(frame["group"].value_counts().sort_index()), frame, Rules(rounding_base=1))
     found = cells(checked)
     assert found[("(small group)",)][0]["status"] == SUPPRESSED and "below the threshold of 10" in found[("(small group)",)][0]["reason"]
     assert found[("b",)][0]["status"] == SUPPRESSED  # secondary: the smallest count beside the suppressed one
@@ -64,7 +50,7 @@ def test_threshold_a_count_of_9_is_suppressed_and_10_released():
 
 def test_zeros_are_disclosive_by_default_and_not_when_the_policy_says_so():
     frame = pd.DataFrame({"sex": ["F"] * 20 + ["M"] * 20, "smoker": ["yes"] * 20 + ["no"] * 20})
-    table = as_result(pd.crosstab(frame["sex"], frame["smoker"]))
+    table = describe(pd.crosstab(frame["sex"], frame["smoker"]))
     zero = cells(check_result(table, frame, Rules()))[("F",)][0]
     assert zero["status"] == SUPPRESSED and "zero" in zero["reason"]
     kept = cells(check_result(table, frame, Rules(zeros_disclosive=False, rounding_base=1)))[("F",)][0]
@@ -79,7 +65,7 @@ def test_nk_dominance_two_contributions_of_90_percent_suppress_a_sum():
     assert "N,K rule" in dominance(income, Rules())
     assert dominance(pd.Series([12.0, 11.0] + [10.0] * 8), Rules()) == ""
     frame = pd.DataFrame({"region": ["north"] * 10, "income": income})
-    cell = cells(check_result(as_result(frame.groupby("region")["income"].sum()), frame, Rules()))[("north",)][0]
+    cell = cells(check_result(describe(frame.groupby("region")["income"].sum()), frame, Rules()))[("north",)][0]
     assert cell["status"] == SUPPRESSED and cell["statistic"] == "sum of income" and "N,K" in cell["reason"]
 
 
@@ -93,7 +79,7 @@ def test_p_ratio_the_rest_under_10_percent_of_the_largest_suppresses():
 def test_dominance_is_not_checked_with_negative_contributions_and_the_cell_is_held_back():
     # ACRO returns 'review' ("Dominance not defined when negative value are present"); nobody reviews here, so withhold
     frame = pd.DataFrame({"g": ["a"] * 12, "v": [-5.0] + [3.0] * 11})
-    cell = cells(check_result(as_result(frame.groupby("g")["v"].sum()), frame, Rules()))[("a",)][0]
+    cell = cells(check_result(describe(frame.groupby("g")["v"].sum()), frame, Rules()))[("a",)][0]
     assert cell["status"] == SUPPRESSED and "negative" in cell["reason"]
 
 
@@ -102,7 +88,7 @@ def test_dominance_is_not_checked_with_negative_contributions_and_the_cell_is_he
 
 def test_a_mean_of_a_group_whose_members_all_have_the_same_value_is_suppressed():
     frame = pd.DataFrame({"ward": ["a"] * 12 + ["b"] * 12, "score": [4.0] * 12 + list(np.arange(12.0))})
-    found = cells(check_result(as_result(frame.groupby("ward")["score"].mean()), frame, Rules()))
+    found = cells(check_result(describe(frame.groupby("ward")["score"].mean()), frame, Rules()))
     assert found[("a",)][0]["status"] == SUPPRESSED and "same value" in found[("a",)][0]["reason"]
     assert found[("b",)][0]["status"] == RELEASED and found[("b",)][0]["value"] == 5.5
 
@@ -143,13 +129,13 @@ def test_a_regression_needs_10_residual_degrees_of_freedom(rows, released):
 def test_counts_are_rounded_to_the_policy_base():
     assert [rounded(n, 5) for n in (127, 128, 130, 132, 133)] == [125, 130, 130, 130, 135]
     frame = groups(a=128, b=47)
-    found = cells(check_result(as_result(frame["group"].value_counts()), frame, Rules()))
+    found = cells(check_result(describe(frame["group"].value_counts()), frame, Rules()))
     assert found[("a",)][0]["value"] == 130 and found[("b",)][0]["value"] == 45
 
 
 def test_opensafely_redacts_counts_of_7_or_fewer_with_a_threshold_of_8():
     frame = groups(a=7, b=8, c=30, d=31)
-    found = cells(check_result(as_result(frame["group"].value_counts()), frame, Rules(threshold=8, rounding_base=1)))
+    found = cells(check_result(describe(frame["group"].value_counts()), frame, Rules(threshold=8, rounding_base=1)))
     assert found[("(small group)",)][0]["status"] == SUPPRESSED
     assert found[("b",)][0]["status"] == SUPPRESSED and found[("b",)][0]["reason"].startswith("secondary")
     assert found[("c",)][0]["value"] == 30 and found[("d",)][0]["value"] == 31
@@ -159,7 +145,7 @@ def test_secondary_suppression_covers_rows_and_columns_of_a_crosstab():
     frame = pd.DataFrame(
         {"ward": ["a"] * 133 + ["b"] * 70, "sex": ["F"] * 128 + ["M"] * 3 + ["X"] * 2 + ["F"] * 35 + ["M"] * 20 + ["X"] * 15}
     )
-    checked = check_result(as_result(pd.crosstab(frame["ward"], frame["sex"])), frame, Rules())
+    checked = check_result(describe(pd.crosstab(frame["ward"], frame["sex"])), frame, Rules())
     by_ward = {row[0]: {c: cell for c, cell in zip(checked["columns"][1:], row[1:])} for row in checked["rows"]}
     assert by_ward["a"]["M"]["status"] == SUPPRESSED and by_ward["a"]["X"]["status"] == SUPPRESSED  # 3 and 2: both primary
     assert by_ward["a"]["F"]["value"] == 130  # two cells hidden in that row: the total does not give either back
@@ -170,10 +156,10 @@ def test_secondary_suppression_covers_rows_and_columns_of_a_crosstab():
 
 def test_statistics_of_groups_below_the_threshold_are_suppressed_and_min_max_withheld():
     frame = pd.DataFrame({"ward": ["a"] * 4 + ["b"] * 30, "age": list(range(60, 64)) + list(range(20, 50))})
-    found = cells(check_result(as_result(frame.groupby("ward")["age"].mean()), frame, Rules()))
+    found = cells(check_result(describe(frame.groupby("ward")["age"].mean()), frame, Rules()))
     assert found[("(small group)",)][0]["status"] == SUPPRESSED and "over 4 people" in found[("(small group)",)][0]["reason"]
     assert found[("b",)][0]["value"] == 34.5
-    extremes = cells(check_result(as_result(frame.groupby("ward")["age"].max()), frame, Rules()))
+    extremes = cells(check_result(describe(frame.groupby("ward")["age"].max()), frame, Rules()))
     assert extremes[("b",)][0]["status"] == WITHHELD and "one person's value" in extremes[("b",)][0]["reason"]
 
 
@@ -197,16 +183,16 @@ def test_a_value_the_named_rows_do_not_give_is_withheld_whatever_the_code_claims
 
 def test_row_level_data_printed_text_and_cut_tables_are_never_released():
     frame = groups(a=50)
-    assert check_result(as_result(frame.head()), frame, Rules())["summary"]["cells"][RELEASED] == 0
-    assert "row-level" in check_result(as_result(frame.head()), frame, Rules())["reason"]
+    assert check_result(describe(frame.head()), frame, Rules())["summary"]["cells"][RELEASED] == 0
+    assert "row-level" in check_result(describe(frame.head()), frame, Rules())["reason"]
     assert check_result({"kind": "text", "value": "Ann Smith"}, frame, Rules())["kind"] == "none"
-    cut = {**as_result(frame["group"].value_counts()), "total_rows": 500}
+    cut = {**describe(frame["group"].value_counts()), "total_rows": 500}
     assert "cut" in check_result(cut, frame, Rules())["reason"]
 
 
 def test_a_group_by_on_names_releases_no_name():
     frame = pd.DataFrame({"name": [f"Patient {i}" for i in range(30)] + ["Common"] * 20, "age": range(50)})
-    checked = check_result(as_result(frame.groupby("name")["age"].mean()), frame, Rules())
+    checked = check_result(describe(frame.groupby("name")["age"].mean()), frame, Rules())
     shown = json.dumps(released_view(checked))
     assert "Patient" not in shown and "Common" in shown
 
@@ -236,7 +222,7 @@ def test_a_single_number_is_checked_like_a_cell():
 
 def test_bands_made_with_pd_cut_are_groups():
     frame = pd.DataFrame({"age": list(range(20, 80)), "bili": np.linspace(0.5, 3.0, 60)})
-    checked = check_result(as_result(frame.groupby(pd.cut(frame["age"], [0, 40, 60, 100]), observed=True)["bili"].median()), frame, Rules())
+    checked = check_result(describe(frame.groupby(pd.cut(frame["age"], [0, 40, 60, 100]), observed=True)["bili"].median()), frame, Rules())
     assert checked["summary"]["cells"][RELEASED] == 3
 
 
@@ -263,14 +249,14 @@ def test_a_table_built_to_make_the_check_slow_is_withheld_past_the_time_limit():
 
 def test_band_edges_taken_from_the_data_are_withheld_and_chosen_edges_are_not():
     frame = pd.DataFrame({"age": list(range(20, 90)), "bili": np.linspace(0.5, 3.0, 70)})
-    automatic = check_result(as_result(frame.groupby(pd.cut(frame["age"], 5), observed=True)["bili"].mean()), frame, Rules())
+    automatic = check_result(describe(frame.groupby(pd.cut(frame["age"], 5), observed=True)["bili"].mean()), frame, Rules())
     assert automatic["kind"] == "none" and "give the edges yourself" in automatic["reason"]
-    chosen = check_result(as_result(frame.groupby(pd.cut(frame["age"], [0, 40, 60, 100]), observed=True)["bili"].mean()), frame, Rules())
+    chosen = check_result(describe(frame.groupby(pd.cut(frame["age"], [0, 40, 60, 100]), observed=True)["bili"].mean()), frame, Rules())
     assert chosen["summary"]["cells"][RELEASED] == 3
 
 
 def test_a_header_the_code_wrote_shows_only_column_names_and_statistic_words():
     frame = pd.DataFrame({"ward": ["a"] * 20 + ["b"] * 20, "age": np.arange(40.0)})
     table = frame.groupby("ward").agg(**{"Ann_Smith_1961": ("age", "mean"), "mean_age": ("age", "mean")})
-    view = released_view(check_result(as_result(table), frame, Rules()))
+    view = released_view(check_result(describe(table), frame, Rules()))
     assert view["columns"] == ["ward", "mean of age", "mean_age"] and "Ann" not in json.dumps(view)

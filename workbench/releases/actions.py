@@ -85,18 +85,28 @@ def request_release(*, turn: Turn, user, reason: str) -> ReleaseRequest:
     return request
 
 
-def _not_the_requester(request: ReleaseRequest, user, verb: str) -> None:
+def _locked_for_decision(request: ReleaseRequest, user, verb: str, states: tuple) -> ReleaseRequest:
+    """The request's row, locked, when `user` may `verb` it now: it is in one of `states` and they did not ask for it.
+    Call inside a transaction."""
+    request = ReleaseRequest.objects.select_for_update().select_related("dataset__workspace").get(pk=request.pk)
+    if request.state not in states:
+        raise Refused(f"This request is {request.state}; only a {' or '.join(states)} request can be {verb}d.")
     if request.requested_by_id == user.pk:
         raise Refused(f"You asked for this run, so another owner must {verb} it.")
+    return request
+
+
+def _decide(request: ReleaseRequest, user, state: str, note: str = "") -> None:
+    request.state = state
+    request.history = _history(request, state, user, note)
+    request.decided_by, request.decided_at = user, timezone.now()
+    request.save()
 
 
 def approve_release(*, request: ReleaseRequest, user) -> ReleaseRequest:
     """One owner's approval; with as many as the policy asks for, the run on RAW is queued."""
     with transaction.atomic():
-        request = ReleaseRequest.objects.select_for_update().get(pk=request.pk)
-        if request.state != ReleaseState.SUBMITTED:
-            raise Refused(f"This request is {request.state}; only a submitted request can be approved.")
-        _not_the_requester(request, user, "approve")
+        request = _locked_for_decision(request, user, "approve", (ReleaseState.SUBMITTED,))
         if any(a["user"] == user.username for a in request.approvals):
             raise Refused("You have approved this request already; it needs another owner's approval.")
         request.approvals = [*request.approvals, {"user": user.username, "at": timezone.now().isoformat()}]
@@ -125,14 +135,8 @@ def approve_release(*, request: ReleaseRequest, user) -> ReleaseRequest:
 
 def reject_release(*, request: ReleaseRequest, user, note: str = "") -> ReleaseRequest:
     with transaction.atomic():
-        request = ReleaseRequest.objects.select_for_update().get(pk=request.pk)
-        if request.state not in (ReleaseState.SUBMITTED, ReleaseState.CHECKED):
-            raise Refused(f"This request is {request.state}; only a submitted or checked request can be rejected.")
-        _not_the_requester(request, user, "reject")
-        request.state = ReleaseState.REJECTED
-        request.history = _history(request, ReleaseState.REJECTED, user, (note or "").strip()[:MAX_REASON_CHARS])
-        request.decided_by, request.decided_at = user, timezone.now()
-        request.save()
+        request = _locked_for_decision(request, user, "reject", (ReleaseState.SUBMITTED, ReleaseState.CHECKED))
+        _decide(request, user, ReleaseState.REJECTED, (note or "").strip()[:MAX_REASON_CHARS])
         record_event(actor=user, action="release.reject", obj=request, workspace_id=request.dataset.workspace_id)
     return request
 
@@ -140,14 +144,8 @@ def reject_release(*, request: ReleaseRequest, user, note: str = "") -> ReleaseR
 def release_output(*, request: ReleaseRequest, user) -> ReleaseRequest:
     """Let the analyst see the checked output (its released cells only)."""
     with transaction.atomic():
-        request = ReleaseRequest.objects.select_for_update().get(pk=request.pk)
-        if request.state != ReleaseState.CHECKED:
-            raise Refused(f"This request is {request.state}; only a checked output can be released.")
-        _not_the_requester(request, user, "release")
-        request.state = ReleaseState.RELEASED
-        request.history = _history(request, ReleaseState.RELEASED, user)
-        request.decided_by, request.decided_at = user, timezone.now()
-        request.save()
+        request = _locked_for_decision(request, user, "release", (ReleaseState.CHECKED,))
+        _decide(request, user, ReleaseState.RELEASED)
         summary = (unseal(_key(request), request.sealed_output) or {}).get("summary", {}).get("cells", {})
         record_event(
             actor=user, action="release.release", obj=request, workspace_id=request.dataset.workspace_id, details={"cells": summary}
@@ -254,7 +252,9 @@ def _run_and_check(request: ReleaseRequest, progress) -> dict:
         try:
             with os.fdopen(os.dup(memory), "wb") as out:
                 pq.write_table(table, out)
-            outcome = sandbox.run(read_code(request), f"/proc/self/fd/{memory}", limits=sandbox.Limits.from_settings(), scratch=Path(folder))
+            outcome = sandbox.run(
+                read_code(request), f"/proc/self/fd/{memory}", limits=sandbox.Limits.from_settings(), scratch=Path(folder)
+            )
         finally:
             os.close(memory)
         progress(70, "Checking every output for disclosure")

@@ -78,6 +78,24 @@ def validate_rules(given: dict) -> list[str]:
     return problems
 
 
+def describe(value) -> dict:
+    """A pandas result described as the sandbox's child describes it (`workbench/analysis/_child.py:describe`, which
+    cannot import this module from inside the box), for checking results computed outside a box: tests, benchmarks."""
+    import json
+
+    if isinstance(value, pd.Series):
+        value = value.to_frame()
+    flat = value.reset_index()
+    return {
+        "kind": "table",
+        "columns": [str(c) for c in flat.columns],
+        "rows": json.loads(flat.to_json(orient="values", date_format="iso", default_handler=str)),
+        "total_rows": len(value),
+        "index_columns": 0 if isinstance(value.index, pd.RangeIndex) and value.index.name is None else value.index.nlevels,
+        "columns_name": None if value.columns.name is None else str(value.columns.name),
+    }
+
+
 # --- cells ---------------------------------------------------------------------------------------------------------
 
 
