@@ -24,15 +24,15 @@ IGNORED = {"PresenceOfLinkedTableCheck", "RequiredZeroCheck"}  # "review by a pe
 def main(queries_path: str, out_path: str) -> None:
     plan = json.load(open(queries_path))
     results = []
-    for table in plan["tables"]:
-        frame = pd.read_csv(table["csv"])
-        for query in table["queries"]:
+    for planned in plan["tables"]:
+        frame, name = pd.read_csv(planned["csv"]), planned["name"]
+        for query in planned["queries"]:
             session = acro.ACRO(suppress=False)
             started = time.perf_counter()
             if query["kind"] == "crosstab":
-                session.crosstab(frame[query["index"]], frame[query["columns"]])
+                table = session.crosstab(frame[query["index"]], frame[query["columns"]])
             else:
-                session.pivot_table(frame, index=[query["index"]], values=[query["value"]], aggfunc=[query["agg"]])
+                table = session.pivot_table(frame, index=[query["index"]], values=[query["value"]], aggfunc=[query["agg"]])
             seconds = time.perf_counter() - started
             output = session.results.get_index(0)
             outcome = output.outcome
@@ -44,7 +44,12 @@ def main(queries_path: str, out_path: str) -> None:
                     )
                     column = column_label[-1] if isinstance(column_label, tuple) else column_label
                     cells[json.dumps([str(row_label), str(column)])] = [f.strip("; ") for f in flags]
-            results.append({"table": table["name"], "query": query, "seconds": seconds, "cells": cells})
+            shown = {}
+            for row_label, row in table.iterrows():
+                for column_label, value in row.items():
+                    column = column_label[-1] if isinstance(column_label, tuple) else column_label
+                    shown[json.dumps([str(row_label), str(column)])] = None if pd.isna(value) else float(value)
+            results.append({"table": name, "query": query, "seconds": seconds, "cells": cells, "values": shown})
     json.dump({"acro": version("acro"), "results": results}, open(out_path, "w"))
 
 

@@ -128,7 +128,17 @@ def main() -> None:
             t["ours_only"] += mine and not theirs
             t["acro_only"] += theirs and not mine
             if mine != theirs and len(disagreements) < 40:
-                disagreements.append({"table": name, "query": result["query"], "cell": key, "ours": cells[key], "acro": acro_flags})
+                shown = result.get("values", {}).get(key)
+                disagreements.append(
+                    {
+                        "table": name,
+                        "query": result["query"],
+                        "cell": key,
+                        "ours": cells[key],
+                        "acro": acro_flags,
+                        "acro_table_value": shown,
+                    }
+                )
     lines = [
         "| split | table | queries | cells | agree | flagged by both | ours only | ACRO only | ours (s) | ACRO (s) | ACRO ÷ ours |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -159,7 +169,8 @@ def main() -> None:
             "",
             *[
                 f"- {d['table']} {d['query']['kind']} {d['query'].get('index')}×{d['query'].get('columns', d['query'].get('value'))} "
-                f"{d['query'].get('agg', '')} cell {d['cell']}: ours “{d['ours'] or 'released'}”, ACRO {d['acro'] or 'ok'}"
+                f"{d['query'].get('agg', '')} cell {d['cell']}: ours “{d['ours'] or 'released'}”, ACRO {d['acro'] or 'ok'} "
+                f"(the value in ACRO's own table there: {d['acro_table_value']})"
                 for d in _first_of_each(disagreements)
             ],
         ]
