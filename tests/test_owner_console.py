@@ -177,3 +177,32 @@ def test_hostile_group_labels_and_reasons_do_nothing_on_the_release_pages(server
     assert [r for r in requests if r[0] != "GET"] == [], requests
     assert page.locator("main [hx-post], main img, main svg[onload]").count() == 0
     assert sorted(Membership.objects.filter(workspace=workspace).values_list("user__username", "role")) == before
+
+
+@pytest.mark.django_db
+def test_the_interpreter_reads_an_anonymised_version_only_when_it_meets_the_policys_k(raw_and_safe, api):
+    raw, _ = raw_and_safe
+    dataset = raw.dataset
+    dataset.policy = {**dataset.policy, "interpreter_tier": "ANONYMIZED", "k": 5}
+    dataset.save()
+
+    def anonymized(number, min_k):
+        return Version.objects.create(
+            dataset=dataset,
+            number=number,
+            tier=Tier.ANONYMIZED,
+            parent=raw,
+            made_by={"kind": "anonymize", "risk_after": {"min_k": min_k}},
+            file=raw.file,
+            schema=raw.schema,
+        )
+
+    weak, strong = anonymized(3, 2), anonymized(4, 6)
+    refused = api(
+        "bob", "post", f"/api/v1/versions/{weak.pk}/conversations", data={"question": "how many?"}, content_type="application/json"
+    )
+    assert refused.status_code == 400 and "k = 2, below the policy's k = 5" in refused.json()["error"]
+    accepted = api(
+        "bob", "post", f"/api/v1/versions/{strong.pk}/conversations", data={"question": "how many?"}, content_type="application/json"
+    )
+    assert accepted.status_code in (201, 202), accepted.content

@@ -37,6 +37,14 @@ def check_version(version: Version) -> None:
         raise Refused("Questions go to the model about a safe tier only (SYNTHETIC or ANONYMIZED), never RAW data.")
     if version.tier != tier:
         raise Refused(f"This dataset's policy lets the interpreter read its {tier} versions; this version is {version.tier}.")
+    if version.tier == Tier.ANONYMIZED:
+        k = int(version.dataset.policy.get("k", 5))
+        reached = (version.made_by.get("risk_after") or {}).get("min_k")
+        if reached is None or reached < k:
+            raise Refused(
+                f"This ANONYMIZED version reaches k = {reached if reached is not None else 'unknown'}, below the policy's k = {k}: "
+                "the interpreter reads an anonymised version only when it meets the policy."
+            )
 
 
 def start_conversation(*, version: Version, user, question: str) -> Turn:
