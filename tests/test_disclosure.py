@@ -260,3 +260,12 @@ def test_a_header_the_code_wrote_shows_only_column_names_and_statistic_words():
     table = frame.groupby("ward").agg(**{"Ann_Smith_1961": ("age", "mean"), "mean_age": ("age", "mean")})
     view = released_view(check_result(describe(table), frame, Rules()))
     assert view["columns"] == ["ward", "mean of age", "mean_age"] and "Ann" not in json.dumps(view)
+
+
+def test_a_regression_on_an_indicator_for_one_person_is_suppressed_whatever_its_degrees_of_freedom():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "flag": [1.0] + [0.0] * 59})
+    frame["y"] = frame["a"] + rng.normal(size=60)
+    checked = check_result(_ols_result(frame, "y", ["a", "flag"]), frame, Rules())
+    assert checked["kind"] == "regression" and checked["dof"] == 57
+    assert {row[1]["status"] for row in checked["rows"]} == {SUPPRESSED} and "for 1 person only" in checked["rows"][0][1]["reason"]

@@ -512,7 +512,10 @@ def _check_regression(result: dict, frame: pd.DataFrame, rules: Rules) -> dict |
             ):
                 dof = n - len(estimates)
                 statistic = f"OLS coefficient ({target} on {', '.join(predictors)})"
-                if dof < rules.min_dof:
+                singled = _singling_predictor(frame, numeric[target], [numeric[p] for p in predictors], rules)
+                if singled:
+                    cells = [[name, _cell(None, SUPPRESSED, singled, statistic, n)] for name in names]
+                elif dof < rules.min_dof:
                     cells = [
                         [name, _cell(None, SUPPRESSED, f"residual degrees of freedom {dof} below {rules.min_dof}", statistic, n)]
                         for name in names
@@ -533,6 +536,18 @@ def _check_regression(result: dict, frame: pd.DataFrame, rules: Rules) -> dict |
                     }
                 )
     return None
+
+
+def _singling_predictor(frame: pd.DataFrame, target, predictors: list, rules: Rules) -> str:
+    """Why a predictor singles out a few people ('' when none does): the coefficient of an indicator that is 1 for
+    one person is that person's residual, whatever the degrees of freedom."""
+    data = frame[[target, *predictors]].dropna()
+    for predictor in predictors:
+        counts = data[predictor].value_counts()
+        if len(counts) == 2 and int(counts.min()) < rules.threshold:
+            few = int(counts.min())
+            return f"the predictor '{predictor}' takes one of its two values for {few} {'person' if few == 1 else 'people'} only, below the threshold of {rules.threshold}"
+    return ""
 
 
 def _ols(frame: pd.DataFrame, target, predictors: list, constant: bool):
