@@ -51,3 +51,20 @@ def test_manage_py_help_lists_the_stage_commands():
     result = subprocess.run([sys.executable, "manage.py", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     for command in ["profile", "scan", "create_owner", "setup_demo", "serve", "sweep_jobs", "init_embedded", "check_workers"]:
         assert command in result.stdout
+
+
+def test_check_release_runs_code_on_a_file_and_prints_what_disclosure_control_lets_out(tmp_path, capsys):
+    from tests.test_releases import CODE, wards
+
+    table = tmp_path / "wards.csv"
+    wards().to_csv(table, index=False)
+    code = tmp_path / "code.py"
+    code.write_text(CODE)
+    call_command("check_release", str(table), str(code), "--released")
+    view = json.loads(capsys.readouterr().out)
+    rows = {row[0]: row[1:] for row in view["rows"]}
+    assert rows["A"][0] == 130 and rows["(small group)"] == [None, None] and "Patient" not in json.dumps(view)
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"threshold": 0}')
+    with pytest.raises(CommandError, match="threshold must be"):
+        call_command("check_release", str(table), str(code), "--rules", str(rules))
