@@ -54,6 +54,14 @@ def test_the_proposed_policy_reaches_k_and_reports_before_and_after(anonymised):
     assert report["summary"]["suppressed_rows"] == report["risk_before"]["rows"] - len(table)
 
 
+def test_the_proposed_policys_risk_counts_the_year_of_birth_and_every_generalised_column(anonymised):
+    _, report, _ = anonymised
+    counted = set(report["risk_after"]["quasi_identifiers"])
+    generalised = {name for name, rule in report["policy"]["columns"].items() if rule["operator"] in ("generalize", "top_bottom_code")}
+    assert "date_of_birth" in generalised and "age" in counted  # the date of birth is kept as its year
+    assert generalised <= counted and set(report["risk_before"]["quasi_identifiers"]) == counted
+
+
 def test_pseudonyms_in_notes_match_their_columns(anonymised):
     table, _, _ = anonymised
     row = table.iloc[0]

@@ -128,6 +128,9 @@ def propose(scan: dict, *, k: int = 5) -> dict:
             columns[name] = {"operator": "replace_entities", "style": "surrogate"}
         elif kind == SENSITIVE:
             sensitive.append(name)
+    # A column kept in a coarser form (a date of birth as its year, an age in bands) still narrows who a row is: it
+    # counts towards k like any quasi-identifier, or the risk report would reassure wrongly.
+    quasi += [name for name, rule in columns.items() if rule["operator"] in ("generalize", "top_bottom_code") and name not in quasi]
     return {"columns": columns, "quasi_identifiers": quasi, "sensitive": sensitive, "k": k, "suppress": "rows"}
 
 
