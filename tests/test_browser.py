@@ -148,6 +148,7 @@ def test_an_owner_edits_a_policy_watches_the_preview_and_anonymises(server, brow
     page.wait_for_selector("[data-chart=risk] .main-svg", timeout=30000)
     report = page.inner_text(".risk")
     assert "smallest class (min k)" in report
+    assert "Kept but not counted as quasi-identifiers" in page.inner_text("main")  # the worst case is said too
     assert errors == []
 
 

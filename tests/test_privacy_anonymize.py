@@ -62,6 +62,15 @@ def test_the_proposed_policys_risk_counts_the_year_of_birth_and_every_generalise
     assert generalised <= counted and set(report["risk_before"]["quasi_identifiers"]) == counted
 
 
+def test_the_report_names_the_kept_columns_it_did_not_count_and_the_worst_case(anonymised):
+    table, report, _ = anonymised
+    not_counted = report["risk_not_counted"]
+    assert "bili" in not_counted and "age" not in not_counted and "date_of_birth" not in not_counted
+    worst = report["risk_worst_case"]
+    assert set(not_counted) <= set(worst["quasi_identifiers"]) and worst["rows"] == len(table)
+    assert worst["min_k"] <= report["risk_after"]["min_k"]  # more known columns never make classes larger
+
+
 def test_pseudonyms_in_notes_match_their_columns(anonymised):
     table, _, _ = anonymised
     row = table.iloc[0]

@@ -19,7 +19,7 @@ from workbench.privacy import text
 from workbench.privacy.editor import family_of
 from workbench.privacy.models import Policy
 from workbench.privacy.policy import PolicyError, apply_structured, finish, propose, validate
-from workbench.privacy.risk import risk_report
+from workbench.privacy.risk import risk_report, uncounted_risk
 from workbench.privacy.scan import scan_parquet
 from workbench.storage import (
     EncryptedReader,
@@ -278,6 +278,7 @@ def _store_anonymized(
         "text_chunks": chunks or {},
         "risk_before": risk_before,
         "risk_after": _risk(rules, version, result),
+        **uncounted_risk(result, rules=rules, k=rules.get("k", version.dataset.policy.get("k", 5))),
     }
     return datasets.store_table(
         dataset=version.dataset, table=_to_arrow(result), tier=Tier.ANONYMIZED, parent=version, made_by=made_by, user=user

@@ -72,3 +72,16 @@ def _l_diversity(frame: pd.DataFrame, quasi_identifiers: list[str], attribute: s
     keys = frame[quasi_identifiers].astype("string").fillna("\x00missing")
     per_class = frame[attribute].astype("string").fillna("\x00missing").groupby([keys[c] for c in quasi_identifiers], sort=False).nunique()
     return {"min_l": int(per_class.min()), "classes_with_l_1": int((per_class == 1).sum())}
+
+
+def uncounted_risk(frame: pd.DataFrame, *, rules: dict, k: int) -> dict:
+    """What a policy's risk leaves out: the columns kept but not counted as quasi-identifiers, and the risk if an
+    attacker knew every one of them (every kept column but the sensitive ones and cleaned free text), so that a
+    report on a few quasi-identifiers cannot reassure on its own."""
+    counted = set(rules.get("quasi_identifiers", []))
+    sensitive = set(rules.get("sensitive", []))
+    text = {name for name, rule in rules.get("columns", {}).items() if rule.get("operator") == "replace_entities"}
+    kept = [c for c in frame.columns if frame[c].notna().any() and c not in text]
+    worst = risk_report(frame, quasi_identifiers=[c for c in kept if c not in sensitive], k=k)
+    worst.pop("class_size_histogram", None)
+    return {"risk_not_counted": [c for c in kept if c not in counted and c not in sensitive], "risk_worst_case": worst}

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
 from workbench.privacy.policy import PolicyError, apply, propose
-from workbench.privacy.risk import risk_report
+from workbench.privacy.risk import risk_report, uncounted_risk
 
 
 class Command(BaseCommand):
@@ -50,6 +50,7 @@ class Command(BaseCommand):
             "summary": summary,
             "risk_before": risk_report(frame, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", 1)),
             "risk_after": risk_report(result, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", 1)),
+            **uncounted_risk(result, rules=rules, k=rules.get("k", 1)),
         }
         if target.suffix.lower() == ".csv":
             result.to_csv(target, index=False)
