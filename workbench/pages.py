@@ -14,7 +14,7 @@ from workbench.privacy import panel as privacy_panel
 from workbench.releases import panel as releases_panel
 from workbench.synthesis import panel as synthesis_panel
 
-VERSION_PANELS = (datasets_panel, privacy_panel, synthesis_panel, analysis_panel, releases_panel)
+VERSION_PANELS = (datasets_panel, privacy_panel, synthesis_panel, analysis_panel)
 
 
 @login_required

@@ -168,11 +168,12 @@ def read_checked(request: ReleaseRequest) -> dict | None:
     return unseal(_key(request), request.sealed_output)
 
 
-def read_released(request: ReleaseRequest) -> dict | None:
-    """What the analyst may see: nothing until it is released, then the released cells only."""
+def read_released(request: ReleaseRequest, checked: dict | None = None) -> dict | None:
+    """What the analyst may see: nothing until it is released, then the released cells only (from `checked` when
+    the caller has unsealed it already)."""
     if request.state != ReleaseState.RELEASED:
         return None
-    checked = read_checked(request)
+    checked = checked if checked is not None else read_checked(request)
     if checked is None:
         return None
     view = disclosure.released_view(checked)

@@ -36,9 +36,10 @@ def decide(request, release_id: int, decision: str):
 
 def _document(release, *, reviewer: bool, status: int = 200):
     document = release.as_json()
-    document["output"] = actions.read_released(release)
+    checked = actions.read_checked(release) if release.sealed_output else None
+    document["output"] = actions.read_released(release, checked)
     if reviewer:
-        document["checked"] = actions.read_checked(release)
+        document["checked"] = checked
     return JsonResponse(document, status=status)
 
 

@@ -328,9 +328,7 @@ def _check_cell(value, mask: pd.Series, label, frame: pd.DataFrame, rules: Rules
         counted = check_count(n_rows, rules, statistic="share of all rows")
         if counted["status"] != RELEASED:
             return counted
-        scale = (
-            100 if abs(value) > 1 or _close(value, 100 * n_rows / total, decimals) and not _close(value, n_rows / total, decimals) else 1
-        )
+        scale = 1 if _close(value, n_rows / total, decimals) else 100  # a share, or a percentage
         share = scale * counted["value"] / rounded(total, rules.rounding_base)
         return _cell(
             round(share, 4 if scale == 1 else 2),

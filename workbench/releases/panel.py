@@ -1,11 +1,7 @@
-"""What the release stage shows on the shared pages: the requests to run on the dataset's real data."""
+"""What the release stage shows on the shared dataset page: the requests to run on the dataset's real data."""
 
 from workbench.access import can
 from workbench.releases.models import OPEN_STATES
-
-
-def version_panel(version, membership) -> dict:
-    return {}
 
 
 def dataset_panel(dataset, membership) -> dict:

@@ -28,14 +28,15 @@ def request_run(request: HttpRequest, turn_id: int) -> HttpResponse:
 def release(request: HttpRequest, release_id: int) -> HttpResponse:
     release, membership = get_release_for_user(request.user, release_id)
     reviewer = can(membership, "manage")
+    checked = actions.read_checked(release) if release.sealed_output else None
     context = {
         "release": release,
         "reviewer": reviewer,
         "own": release.requested_by_id == request.user.pk,
         "code": actions.read_code(release),
         "safe_result": actions.read_safe_result(release),
-        "checked": actions.read_checked(release) if reviewer else None,
-        "released": actions.read_released(release),
+        "checked": checked if reviewer else None,
+        "released": actions.read_released(release, checked),
         # what was let out before: a reviewer compares, since two releases can be subtracted (differencing)
         "earlier": ReleaseRequest.objects.filter(dataset=release.dataset, state="released")
         .exclude(pk=release.pk)
