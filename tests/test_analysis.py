@@ -23,8 +23,9 @@ class ScriptedModel:
     def __init__(self, replies: list[str]):
         self.replies, self.prompts = list(replies), []
 
-    def chat(self, messages, *, max_tokens=None, on_token=None):
+    def chat(self, messages, *, max_tokens=None, on_token=None, **options):
         self.prompts.append(messages)
+        self.options = getattr(self, "options", []) + [options]
         text = self.replies.pop(0)
         for token in text.split(" "):
             if on_token:

@@ -209,6 +209,18 @@ def describe(value, limits: dict):
     import numpy as np
     import pandas as pd
 
+    if isinstance(value, dict) and 0 < len(value) <= limits["table_rows"]:  # named answers: {"mean_age": 41.2, ...}
+        return {
+            "kind": "table",
+            "columns": ["name", "value"],
+            "rows": [[str(name)[:200], _cell(part, limits)] for name, part in value.items()],
+            "total_rows": len(value),
+            "index_columns": 1,
+            "columns_name": None,
+            "record": True,
+        }
+    if isinstance(value, list | tuple) and 0 < len(value) <= 20 and all(not isinstance(v, list | tuple | dict) for v in value):
+        return describe({str(i): part for i, part in enumerate(value)}, limits)  # positional answers: "0", "1", ...
     if isinstance(value, pd.Series):
         value = value.to_frame()
     if isinstance(value, pd.DataFrame):
@@ -226,6 +238,25 @@ def describe(value, limits: dict):
     if isinstance(value, int | float | str | bool) or value is None:
         return {"kind": "value", "value": value if not isinstance(value, str) else value[: limits["output_bytes"]]}
     return {"kind": "text", "value": repr(value)[: limits["output_bytes"]]}
+
+
+def _cell(value, limits: dict):
+    """One named answer as a plain cell: numbers and text as they are, a short list (or Series) as 'a, b, c'."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, pd.Series | pd.Index | np.ndarray | list | tuple | set):
+        items = list(value)[:50]
+        return ", ".join(str(_cell(item, limits)) for item in items)[: limits["output_bytes"]]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value if not isinstance(value, str) else value[: limits["output_bytes"]]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)[: limits["output_bytes"]]
 
 
 def figures_of(namespace: dict, limits: dict) -> list[dict]:

@@ -34,8 +34,15 @@ def main(path: str, threads: int, context: int, gpu_layers: int) -> None:
         messages = request["messages"]
         prompt = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
         prompt_tokens = len(llama.tokenize(prompt.encode(), add_bos=False))  # close to the templated prompt
+        temperature = float(request.get("temperature") or 0.0)
+        sampling = {"temperature": 0.0, "top_k": 1} if temperature <= 0 else {"temperature": temperature, "top_k": 40, "top_p": 0.95}
         stream = llama.create_chat_completion(
-            messages=messages, max_tokens=request["max_tokens"], temperature=0.0, top_k=1, seed=0, stream=True
+            messages=messages,
+            max_tokens=request["max_tokens"],
+            seed=int(request.get("seed") or 0),
+            stream=True,
+            stop=request.get("stop") or None,
+            **sampling,
         )
         completion = 0
         for chunk in stream:

@@ -148,14 +148,32 @@ class LocalModel:
     def name(self) -> str:
         return self.path.name
 
-    def chat(self, messages: list[dict], *, max_tokens: int | None = None, on_token: Callable[[str], None] | None = None) -> Reply:
+    def chat(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        temperature: float = 0.0,
+        seed: int = 0,
+        stop: list[str] | None = None,
+    ) -> Reply:
+        """One reply. Temperature 0 is greedy; a candidate sampled at a higher temperature with its own seed is
+        reproducible. The model process keeps the prompt's prefix evaluated, so candidates and follow-ups on the same
+        table pay only for what differs."""
         with self.lock:
             if self.process.poll() is not None:
                 self._start()
             started = time.perf_counter()
             first = None
             pieces = []
-            request = {"messages": messages, "max_tokens": max_tokens or settings.LLM_MAX_TOKENS}
+            request = {
+                "messages": messages,
+                "max_tokens": max_tokens or settings.LLM_MAX_TOKENS,
+                "temperature": float(temperature),
+                "seed": int(seed),
+                "stop": list(stop or []),
+            }
             try:
                 try:
                     self.process.stdin.write(json.dumps(request) + "\n")
@@ -193,8 +211,25 @@ class EndpointModel:
     def name(self) -> str:
         return f"{self.model or 'default'} at {self.endpoint}"
 
-    def chat(self, messages: list[dict], *, max_tokens: int | None = None, on_token: Callable[[str], None] | None = None) -> Reply:
-        body = {"messages": messages, "max_tokens": max_tokens or settings.LLM_MAX_TOKENS, "temperature": 0, "stream": True}
+    def chat(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        temperature: float = 0.0,
+        seed: int = 0,
+        stop: list[str] | None = None,
+    ) -> Reply:
+        body = {
+            "messages": messages,
+            "max_tokens": max_tokens or settings.LLM_MAX_TOKENS,
+            "temperature": float(temperature),
+            "seed": int(seed),
+            "stream": True,
+        }
+        if stop:
+            body["stop"] = list(stop)
         if self.model:
             body["model"] = self.model
         url = self.endpoint + ("/chat/completions" if self.endpoint.endswith("/v1") else "/v1/chat/completions")

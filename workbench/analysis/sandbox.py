@@ -652,7 +652,11 @@ def _result(value, limits: Limits) -> dict | None:
             raise _Malformed("result table index")
         if axis is not None and not isinstance(axis, str):
             raise _Malformed("result table columns name")
+        record = value.get("record", False)
+        if not isinstance(record, bool) or (record and (len(columns) != 2 or any(len(row) != 2 for row in kept))):
+            raise _Malformed("result record")
         return {
+            "record": record,
             "kind": "table",
             "columns": columns,
             "rows": kept,
