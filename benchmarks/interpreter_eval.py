@@ -39,7 +39,7 @@ import django  # noqa: E402
 
 django.setup()
 
-import pandas as pd  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 
 from benchmarks.common import OUT, write_section  # noqa: E402
 from benchmarks.interpreter_questions import QUESTIONS, TABLES, expected_format, split  # noqa: E402
@@ -69,7 +69,7 @@ def load_tables(folder: Path, names=None) -> dict:
         with ingested(str(source)) as (parquet, _):  # the table as the workbench stores it (its types)
             path = folder / f"{name}.parquet"
             Path(path).write_bytes(Path(parquet).read_bytes())
-        tables[name] = (pd.read_parquet(path), path)
+        tables[name] = (pq.read_table(path).to_pandas(date_as_object=False), path)  # as the worker reads it
     return tables
 
 

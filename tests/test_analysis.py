@@ -65,7 +65,7 @@ def test_a_failing_run_is_repaired_with_its_traceback_and_the_answer_is_summaris
     frame, path = table
     model = ScriptedModel(
         [
-            '```python\nresult = df["bilirubin"].mean()\n```',
+            '```python\nresult = df["bili"].astype(int).mean()\n```',
             '```python\nresult = df.groupby("sex")["bili"].mean()\nfig = px.bar(result.reset_index(), x="sex", y="bili")\n```',
             "Women average 2.0 and men 2.0.",
         ]
@@ -75,7 +75,8 @@ def test_a_failing_run_is_repaired_with_its_traceback_and_the_answer_is_summaris
         "mean bili by sex as a bar chart", frame, path, on_event=lambda kind, value: events.append(kind)
     )
     assert turn.attempts == 2 and not turn.failed and turn.outcome.ok
-    assert "KeyError" in model.prompts[1][-1]["content"] and "'bilirubin'" in model.prompts[1][-1]["content"]
+    assert "Traceback" in model.prompts[1][-1]["content"] or "Error" in model.prompts[1][-1]["content"]
+    assert "non-finite" in model.prompts[1][-1]["content"]  # the traceback's own words reach the model
     assert turn.outcome.result["rows"] == [["f", 2.0], ["m", 2.0]] and len(turn.outcome.figures) == 1
     assert turn.answer == "Women average 2.0 and men 2.0."
     assert len(turn.exchanges) == 3 and "token" in events and "outcome" in events
@@ -84,7 +85,9 @@ def test_a_failing_run_is_repaired_with_its_traceback_and_the_answer_is_summaris
 
 def test_repairs_are_bounded_and_a_run_without_a_result_is_sent_back(table):
     frame, path = table
-    model = ScriptedModel(["```python\nx = 1\n```", "```python\n1/0\n```", "```python\nraise ValueError('still')\n```"])
+    model = ScriptedModel(
+        ["```python\nx = len(df)\n```", "```python\nlen(df) / 0\n```", "```python\nraise ValueError('still', len(df))\n```"]
+    )
     turn = Interpreter(model, repairs=2, limits=QUICK).ask("anything", frame, path)
     assert turn.attempts == 3 and turn.failed and "ValueError" in turn.failed
     assert "did not assign the answer to `result`" in model.prompts[1][-1]["content"]
@@ -99,7 +102,7 @@ def test_follow_up_questions_see_the_earlier_code(table):
     model = ScriptedModel(["```python\nresult = df.groupby('sex')['bili'].mean()\n```"])
     Interpreter(model, limits=QUICK).ask("now split it by sex", frame, path, history=[first], summarise=False)
     contents = [m["content"] for m in model.prompts[0]]
-    assert "Question: mean bili" in contents[-3] and "df['bili'].mean()" in contents[-2] and contents[-1] == "Question: now split it by sex"
+    assert "Question: mean bili" in contents[-3] and "df['bili'].mean()" in contents[-2] and "Question: now split it by sex" in contents[-1]
 
 
 @pytest.mark.slow

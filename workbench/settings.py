@@ -234,6 +234,11 @@ if LLM_BACKEND == "openai" and not LLM_ENDPOINT:
     raise ImproperlyConfigured("WORKBENCH_LLM_BACKEND=openai needs WORKBENCH_LLM_ENDPOINT (for example http://llm.internal:8080).")
 ANALYSIS_REPAIRS = env_int("WORKBENCH_ANALYSIS_REPAIRS", 2)
 ANALYSIS_HISTORY_TURNS = env_int("WORKBENCH_ANALYSIS_HISTORY_TURNS", 3)
+# Self-consistency: up to this many candidate programs per question, stopping as soon as ANALYSIS_AGREE of them give
+# the same answer or ANALYSIS_BUDGET_SECONDS have passed with an answer in hand (1: one greedy program, fastest).
+ANALYSIS_CANDIDATES = env_int("WORKBENCH_ANALYSIS_CANDIDATES", 3, minimum=1)
+ANALYSIS_AGREE = env_int("WORKBENCH_ANALYSIS_AGREE", 2, minimum=1)
+ANALYSIS_BUDGET_SECONDS = env_int("WORKBENCH_ANALYSIS_BUDGET_SECONDS", 45, minimum=1)
 SANDBOX_CPU_SECONDS = env_int("WORKBENCH_SANDBOX_CPU_SECONDS", 60, minimum=1)
 SANDBOX_WALL_SECONDS = env_int("WORKBENCH_SANDBOX_WALL_SECONDS", 90, minimum=1)
 SANDBOX_MEMORY_BYTES = env_bytes("WORKBENCH_SANDBOX_MEMORY", 4 * 1024**3)

@@ -245,7 +245,7 @@ def _cell(value, limits: dict):
     import numpy as np
     import pandas as pd
 
-    if isinstance(value, pd.Series | pd.Index | np.ndarray | list | tuple | set):
+    if isinstance(value, pd.Series | pd.Index | np.ndarray | pd.api.extensions.ExtensionArray | list | tuple | set):
         items = list(value)[:50]
         return ", ".join(str(_cell(item, limits)) for item in items)[: limits["output_bytes"]]
     if isinstance(value, np.generic):
@@ -334,7 +334,9 @@ def main(frames_fd: int, data_fd: int) -> None:
     seccomp = _load_seccomp()
     if data_fd >= 0:
         with os.fdopen(data_fd, "rb") as handle:  # opened by the parent; closed before the code exists
-            df = pd.read_parquet(handle)
+            import pyarrow.parquet as pq
+
+            df = pq.read_table(handle).to_pandas(date_as_object=False)  # dates as datetime64: .dt works on them
     else:
         df = pd.DataFrame()
     prefixes = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *[p for p in sys.path if p and os.path.isdir(p)]})

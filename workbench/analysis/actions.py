@@ -190,7 +190,6 @@ def answer_turn(*, turn_id: int, progress) -> dict:
     from workbench.analysis.interpreter import Interpreter
     from workbench.analysis.interpreter import Turn as Answer
     from workbench.analysis.llm import ModelUnavailable, get_model
-    from workbench.analysis.sandbox import Limits
     from workbench.datasets.actions import read_table
 
     turn = Turn.objects.select_related("conversation__dataset", "conversation__version").get(pk=turn_id)
@@ -214,15 +213,9 @@ def answer_turn(*, turn_id: int, progress) -> dict:
         table = read_table(conversation.version)  # the safe tier, decrypted into a private folder for the sandbox
         data_file = Path(folder) / "table.parquet"
         pq.write_table(table, data_file)
-        frame = table.to_pandas()
+        frame = table.to_pandas(date_as_object=False)  # as the sandbox reads it: dates as datetime64
         stream = _Streamer(turn.pk, key, progress)
-        interpreter = Interpreter(
-            model,
-            repairs=settings.ANALYSIS_REPAIRS,
-            history_turns=settings.ANALYSIS_HISTORY_TURNS,
-            limits=Limits.from_settings(),
-            scratch=Path(folder),
-        )
+        interpreter = Interpreter.from_settings(model, scratch=Path(folder))
         try:
             answer = interpreter.ask(turn.question, frame, data_file, history=history, on_event=stream)
         except JobCancelled:
@@ -245,6 +238,8 @@ def answer_turn(*, turn_id: int, progress) -> dict:
         "conversation": conversation.pk,
         "answered": not failed,
         "attempts": answer.attempts,
+        "candidates": len(answer.candidates),
+        "agreement": answer.agreement,
         "seconds": round(answer.seconds, 1),
     }
 
@@ -274,6 +269,9 @@ class _Streamer:
             self.text += "\n\n[running the code in the sandbox…]\n\n"
             self.flush()
             self.progress(60, "Running the code in the sandbox")
+        elif kind == "candidate":
+            self.text += f"\n\n[candidate {value}: another program, to see whether it gives the same answer]\n\n"
+            self.flush()
         elif kind == "summary":
             self.text += "\n\n[putting the answer into words…]\n\n"
             self.progress(85, "Putting the answer into words")

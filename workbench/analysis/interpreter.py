@@ -203,7 +203,7 @@ class Interpreter:
         candidates: int = 1,
         agree: int = 2,
         temperature: float = 0.7,
-        budget_seconds: float = 60.0,
+        budget_seconds: float = 45.0,
         look: bool = True,
         checks: bool = True,
         form: bool = True,
@@ -212,6 +212,24 @@ class Interpreter:
         self.limits, self.scratch = limits or Limits(), scratch
         self.candidates, self.agree, self.temperature = max(1, candidates), max(1, agree), temperature
         self.budget_seconds, self.use_look, self.use_checks, self.use_form = budget_seconds, look, checks, form
+
+    @classmethod
+    def from_settings(cls, model, **overrides) -> "Interpreter":
+        """The interpreter as the site configured it (WORKBENCH_ANALYSIS_*), with any argument overridden."""
+        from django.conf import settings
+
+        from workbench.analysis.sandbox import Limits
+
+        options = {
+            "repairs": settings.ANALYSIS_REPAIRS,
+            "history_turns": settings.ANALYSIS_HISTORY_TURNS,
+            "limits": Limits.from_settings(),
+            "candidates": settings.ANALYSIS_CANDIDATES,
+            "agree": settings.ANALYSIS_AGREE,
+            "budget_seconds": settings.ANALYSIS_BUDGET_SECONDS,
+        }
+        options.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(model, **options)
 
     def ask(
         self,
@@ -230,14 +248,16 @@ class Interpreter:
         turn.form = list(form.names)
         messages = self._prompt(question, frame, history, form)
         for index in range(self.candidates):
-            candidate = self._candidate(turn, messages, frame, data_file, form, index, on_event)
+            if index:
+                on_event("candidate", index + 1)
+            candidate = self._candidate(turn, messages, frame, data_file, form, index, on_event, started)
             turn.candidates.append(candidate)
             if turn.failed:  # the host, not the code: no other candidate would fare better
                 break
             votes = Counter(c.key for c in turn.candidates if c.key)
             if votes and votes.most_common(1)[0][1] >= self.agree:
                 break
-            if votes and time.perf_counter() - started > self.budget_seconds:  # with no answer yet, keep trying
+            if time.perf_counter() - started > self.budget_seconds:  # the time budget: no new candidate after it
                 break
         chosen = self._choose(turn.candidates)
         turn.code, turn.outcome, turn.attempts = chosen.code, chosen.outcome, sum(c.attempts for c in turn.candidates)
@@ -247,7 +267,7 @@ class Interpreter:
         if turn.outcome and turn.outcome.ok and form and chosen.record is not None:
             turn.answer = form.render(chosen.record)  # the form asked for, written by us, not by the model
         elif turn.outcome and turn.outcome.ok and summarise:
-            turn.answer = self._summary(turn, on_event)
+            turn.answer = self._summary(turn, on_event, messages)
         elif turn.outcome and turn.outcome.ok:
             turn.answer = result_preview(turn.outcome)
         else:
@@ -259,10 +279,17 @@ class Interpreter:
         turn.seconds = time.perf_counter() - started
         return turn
 
-    def _candidate(self, turn: Turn, messages: list[dict], frame, data_file, form: AnswerForm, index: int, on_event) -> Candidate:
+    def _candidate(
+        self, turn: Turn, messages: list[dict], frame, data_file, form: AnswerForm, index: int, on_event, deadline_start: float
+    ) -> Candidate:
         temperature = 0.0 if index == 0 else self.temperature
         code, outcome, problem, base = "", None, "", messages
-        for attempt in range(self.repairs + 1):
+        repairs = self.repairs if index == 0 else min(self.repairs, 1)  # a sampled candidate that fails twice is dropped
+        done = 0
+        for attempt in range(repairs + 1):
+            if attempt and time.perf_counter() - deadline_start > self.budget_seconds:
+                break  # out of time: what this candidate has is what it gives
+            done += 1
             reply = self._chat(turn, messages, on_event, temperature=temperature, seed=index)
             code = extract_code(reply.text)
             on_event("code", code)
@@ -278,7 +305,7 @@ class Interpreter:
                 record = fill(form, outcome.result) if form else None
                 return Candidate(code, outcome, attempt + 1, key=self._key(outcome, form, record), record=record)
             messages = self._repair(base, code, problem)
-        return Candidate(code, outcome, self.repairs + 1, problem=problem)
+        return Candidate(code, outcome, done, problem=problem)
 
     @staticmethod
     def _repair(messages: list[dict], code: str, problem: str) -> list[dict]:
@@ -395,19 +422,22 @@ class Interpreter:
             return "The result came out empty (NaN): drop missing values of the columns you use, and check your filters."
         return ""
 
-    def _summary(self, turn: Turn, on_event) -> str:
+    def _summary(self, turn: Turn, on_event, messages: list[dict]) -> str:
+        """The answer in words: the same conversation (so the model process reuses the evaluated prompt, and the next
+        question on this table does too), the chosen code, its result, and a request for one or two sentences."""
         preview = result_preview(turn.outcome)
         chart = " A chart was drawn." if turn.outcome.figures else ""
-        messages = [
-            {"role": "system", "content": "You state results of a data analysis in plain words, briefly, with the numbers given."},
+        ask = [
+            *messages,
+            {"role": "assistant", "content": f"```python\n{turn.code}\n```"},
             {
                 "role": "user",
-                "content": f"Question: {turn.question}\nResult of the analysis:\n{preview[:3000]}\n{chart}\n"
-                "Answer the question in one or two sentences, using these numbers. No code.",
+                "content": f"That code gave:\n{preview[:3000]}\n{chart}\nNow answer the question in one or two plain "
+                "sentences with these numbers. No code.",
             },
         ]
         on_event("summary", "start")
-        reply = self._chat(turn, messages, on_event, code=False)
+        reply = self._chat(turn, ask, on_event, code=False)
         return reply.text.strip()
 
 

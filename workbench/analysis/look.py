@@ -91,8 +91,11 @@ def _describe(name, values: pd.Series, shown: int) -> str:
         notes.insert(0, "text")
         distinct = text.value_counts()
         notes.append(f"{len(distinct):,} distinct")
-        listing = ", ".join(f"{value!r} ({count:,})" for value, count in distinct.head(shown).items())
-        notes.append(("values " if len(distinct) <= shown else "most common ") + listing)
+        if len(distinct) == len(text) and len(text) > shown:  # names, ids: no value is more common than another
+            notes.append("every value different, e.g. " + ", ".join(repr(v) for v in text.head(3)))
+        else:
+            listing = ", ".join(f"{value!r} ({count:,})" for value, count in distinct.head(shown).items())
+            notes.append(("values " if len(distinct) <= shown else "most common ") + listing)
         if len(sample) and sample.str.match(_DATE_TEXT).mean() > 0.9:
             notes.append("dates written as text: convert with pd.to_datetime(df[...]) first")
         elif len(sample) and sample.str.match(_PLAIN_NUMBER).mean() > 0.8:

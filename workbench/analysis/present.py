@@ -60,6 +60,8 @@ def turn_view(turn, *, can_run: bool = False) -> dict:
             "model_seconds": record.get("model_seconds"),
             "sandbox_seconds": outcome.get("seconds"),
             "attempts": record.get("attempts"),
+            "candidates": len(record["candidates"]) if isinstance(record.get("candidates"), list) else 0,
+            "agreement": record.get("agreement") if isinstance(record.get("agreement"), int) else 0,
             "tokens_per_second": exchanges[0].get("decode_tokens_per_second") if exchanges and isinstance(exchanges[0], dict) else None,
             "model": record.get("model"),
         },

@@ -259,7 +259,7 @@ def _run_and_check(request: ReleaseRequest, progress) -> dict:
         finally:
             os.close(memory)
         progress(70, "Checking every output for disclosure")
-        frame = table.to_pandas()
+        frame = table.to_pandas(date_as_object=False)  # as the sandbox reads it: dates as datetime64
         if outcome.ok:
             checked = disclosure.check_result(outcome.result, frame, rules)
         else:

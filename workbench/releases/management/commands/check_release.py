@@ -35,7 +35,7 @@ class Command(BaseCommand):
         checked_rules = Rules.from_policy({"disclosure": given})
         with ingested(file) as (parquet, _), tempfile.TemporaryDirectory() as scratch:
             outcome = sandbox.run(source, Path(parquet), limits=sandbox.Limits.from_settings(), scratch=Path(scratch))
-            frame = pq.read_table(parquet).to_pandas()
+            frame = pq.read_table(parquet).to_pandas(date_as_object=False)
             checked = check_result(outcome.result if outcome.ok else None, frame, checked_rules)
         if not outcome.ok:
             checked["error"] = (outcome.error or {}).get("type", "SandboxStopped")
