@@ -79,6 +79,8 @@ def test_a_failing_run_is_repaired_with_its_traceback_and_the_answer_is_summaris
     assert "non-finite" in model.prompts[1][-1]["content"]  # the traceback's own words reach the model
     assert turn.outcome.result["rows"] == [["f", 2.0], ["m", 2.0]] and len(turn.outcome.figures) == 1
     assert turn.answer == "Women average 2.0 and men 2.0."
+    summary = model.prompts[2]  # the code prompt, then the chosen code and its result: the evaluated prefix is reused
+    assert summary[: len(model.prompts[0])] == model.prompts[0] and "groupby" in summary[-2]["content"]
     assert len(turn.exchanges) == 3 and "token" in events and "outcome" in events
     assert json.loads(json.dumps(turn.to_json()))["exchanges"][0]["prompt"][0]["role"] == "system"
 

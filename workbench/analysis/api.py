@@ -28,6 +28,9 @@ def _turn_json(turn) -> dict:
         "figures": [f.get("json") for f in outcome.get("figures") or []],
         "error": (outcome.get("error") or {}).get("message") or record.get("failed"),
         "attempts": record.get("attempts"),
+        "candidates": len(record["candidates"]) if isinstance(record.get("candidates"), list) else None,
+        "agreement": record.get("agreement"),  # how many candidate programs gave this answer
+        "answer_form": record.get("form") or [],
         "seconds": record.get("seconds"),
         "partial": None if turn.is_finished else record.get("stream"),
         "sandbox_layers": outcome.get("layers"),

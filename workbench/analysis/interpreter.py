@@ -264,18 +264,18 @@ class Interpreter:
         turn.agreement = sum(1 for c in turn.candidates if c.key and c.key == chosen.key)
         if not turn.failed and chosen.problem:
             turn.failed = chosen.problem
-        if turn.outcome and turn.outcome.ok and form and chosen.record is not None:
-            turn.answer = form.render(chosen.record)  # the form asked for, written by us, not by the model
+        record = chosen.record
+        if record is None and form and turn.outcome and turn.outcome.ok:
+            record = fill(form, turn.outcome.result)  # a program that failed a check: the parts it has, shown as such
+        if turn.outcome and turn.outcome.ok and form and record:
+            turn.answer = form.render(record)  # the form asked for, written by us, not by the model
         elif turn.outcome and turn.outcome.ok and summarise:
             turn.answer = self._summary(turn, on_event, messages)
         elif turn.outcome and turn.outcome.ok:
             turn.answer = result_preview(turn.outcome)
         else:
-            turn.answer = (
-                f"I could not answer this: {(turn.outcome.error or {}).get('message', turn.failed or 'the code failed')}"
-                if turn.outcome
-                else ""
-            )
+            reason = (turn.outcome.error or {}).get("message") if turn.outcome else ""
+            turn.answer = f"I could not answer this: {reason or turn.failed or 'the code failed'}"
         turn.seconds = time.perf_counter() - started
         return turn
 

@@ -144,7 +144,8 @@ SCHEMA = {
         },
         "/api/v1/conversations/{conversation_id}": {
             "get": _op(
-                "A conversation's turns: question, status, the reply so far, answer, code, output, result, figures",
+                "A conversation's turns: question, status, the reply so far, answer (in the form the question asked for, when it "
+                "named one), code, output, result, figures, how many candidate programs agreed",
                 params=["conversation_id"],
             ),
         },
