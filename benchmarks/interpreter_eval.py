@@ -41,7 +41,7 @@ django.setup()
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from benchmarks.common import OUT, write_section  # noqa: E402
+from benchmarks.common import OUT, git_revision, write_section  # noqa: E402
 from benchmarks.interpreter_questions import QUESTIONS, TABLES, expected_format, split  # noqa: E402
 
 CONFIGS = {
@@ -142,7 +142,7 @@ def evaluate(model_name: str, config: str, questions: list, tables: dict, repair
         checks=options["checks"],
         form=options["form"],
     )
-    rows = []
+    rows, revision = [], git_revision()
     for index, (table, question, reference) in enumerate(questions):
         frame, path = tables[table]
         expected = reference(frame)
@@ -162,6 +162,7 @@ def evaluate(model_name: str, config: str, questions: list, tables: dict, repair
             {
                 "model": model_name,
                 "config": config,
+                "revision": revision,
                 "split": split(question),
                 "table": table,
                 "question": question,

@@ -229,7 +229,7 @@ def test_the_batch_mode_answers_many_questions_with_the_model_loaded_once_and_a_
     frame.to_csv(csv, index=False)
     lines = tmp_path / "questions.jsonl"
     lines.write_text(
-        json.dumps({"id": "a", "file": str(csv), "question": "How many rows does the table have? Answer format: @rows[count]."})
+        json.dumps({"id": "a", "file": str(csv), "question": "How many patients are in the North ward? Answer format: @patients[count]."})
         + "\nnot json\n"
         + json.dumps({"id": "b", "file": str(tmp_path / "missing.csv"), "question": "rows?"})
         + "\n"
@@ -239,7 +239,7 @@ def test_the_batch_mode_answers_many_questions_with_the_model_loaded_once_and_a_
     call_command("ask", "--batch", str(lines), "--candidates", "1")
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert [a["id"] for a in answers] == ["a", 2, 3, "c"]
-    assert answers[0]["answer"] == "@rows[6]" and answers[3]["answer"] == "@max_stay[8.5]"
+    assert answers[0]["answer"] == "@patients[3]" and answers[3]["answer"] == "@max_stay[8.5]", answers
     assert not answers[1]["ok"] and "Expecting value" in answers[1]["failed"]
     assert not answers[2]["ok"] and "No such file" in answers[2]["failed"]
 

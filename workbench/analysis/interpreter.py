@@ -293,7 +293,8 @@ class Interpreter:
             reply = self._chat(turn, messages, on_event, temperature=temperature, seed=index)
             code = extract_code(reply.text)
             on_event("code", code)
-            problem = self._static_problem(code, frame) if self.use_checks else ""
+            # the last attempt runs whatever it is: a typed-in row count can be right, and a wrong column fails anyway
+            problem = self._static_problem(code, frame) if self.use_checks and attempt < repairs else ""
             if not problem:
                 outcome = run(code, data_file, limits=self.limits, scratch=self.scratch)
                 on_event("outcome", outcome)
