@@ -174,6 +174,7 @@ def evaluate(model_name: str, config: str, questions: list, tables: dict, repair
                 "first_parts_right": first_right,
                 "first_right": first_right == parts,
                 "first_model_seconds": round(first_seconds, 2),
+                "first_attempts": first.attempts if first else 0,
                 "candidates": len(turn.candidates),
                 "agreement": turn.agreement,
                 "attempts": turn.attempts,
