@@ -26,6 +26,7 @@ ROUTES = {
     "api/v1/workspaces/<workspace_id>/releases": ("read", None),
     "api/v1/datasets/<dataset_id>": ("read", None),
     "api/v1/datasets/<dataset_id>/policy": ("manage", "manage"),
+    "api/v1/datasets/<dataset_id>/reveal": (None, "manage"),
     "api/v1/datasets/<dataset_id>/privacy-budget": ("read", None),
     "api/v1/versions/<version_id>": ("raw", None),
     "api/v1/versions/<version_id>/preview": ("raw", None),

@@ -31,6 +31,7 @@ api_v1 = [
     path("api/v1/workspaces/<int:workspace_id>/datasets", datasets_api.datasets),
     path("api/v1/datasets/<int:dataset_id>", datasets_api.dataset),
     path("api/v1/datasets/<int:dataset_id>/policy", datasets_api.policy),
+    path("api/v1/datasets/<int:dataset_id>/reveal", datasets_api.reveal),
     path("api/v1/workspaces/<int:workspace_id>/audit", audit_api.events),
     path("api/v1/workspaces/<int:workspace_id>/releases", releases_api.workspace_releases),
     path("api/v1/versions/<int:version_id>", datasets_api.version),

@@ -186,6 +186,13 @@ SCHEMA = {
                 body=_json_body({"readable_tiers": {"type": "object"}, "disclosure": {"type": "object"}}, []),
             ),
         },
+        "/api/v1/datasets/{dataset_id}/reveal": {
+            "post": _op(
+                "Owners: the value a reversible pseudonym (enc:…, the encrypt operator) of this dataset stands for (audited)",
+                params=["dataset_id"],
+                body=_json_body({"value": {"type": "string", "maxLength": 10000}}, ["value"]),
+            ),
+        },
         "/api/v1/workspaces/{workspace_id}/audit": {
             "get": _op(
                 "The workspace's audit events, newest first (owners only)",

@@ -78,3 +78,14 @@ def policy(request, dataset_id: int):
     if request.method == "POST":
         dataset = policies.set_policy(dataset=dataset, user=request.user, policy=json_body(request))
     return JsonResponse({"dataset": dataset.pk, "policy": policies.effective(dataset.policy)})
+
+
+@api("POST")
+def reveal(request, dataset_id: int):
+    """The value a reversible pseudonym (`enc:…`, the `encrypt` operator) of this dataset stands for: owners only, audited."""
+    from workbench.privacy.actions import reveal as reveal_value
+
+    dataset, _ = get_dataset_for_user(request.user, dataset_id, need="manage")
+    body = json_body(request)
+    original = reveal_value(dataset=dataset, user=request.user, token=body.get("value") if isinstance(body, dict) else None)
+    return JsonResponse({"dataset": dataset.pk, "original": original})

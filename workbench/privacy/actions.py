@@ -200,6 +200,30 @@ def _risk(rules: dict, version: Version, frame: pd.DataFrame) -> dict:
     return risk_report(frame, quasi_identifiers=quasi, sensitive=sensitive, k=rules.get("k", version.dataset.policy.get("k", 5)))
 
 
+def _reversible(dataset) -> bytes:
+    from workbench.privacy.policy import reversible_key
+
+    return reversible_key(unwrap_key(dataset.wrapped_key))
+
+
+def reveal(*, dataset, user, token: str) -> str:
+    """The value a reversible pseudonym (`enc:…`) of this dataset stands for. The caller has checked that `user` manages
+    the dataset (owners only); the reveal is audited, the value is not."""
+    from workbench.privacy import operators
+
+    if not isinstance(token, str) or not token.strip():
+        raise Refused('Give the pseudonym to reveal as "value" (text that starts with enc:).')
+    if len(token) > 10_000:
+        raise Refused("That is too long to be a pseudonym.")
+    try:
+        original = operators.decrypt(token, key=_reversible(dataset))
+    except ValueError as error:
+        record_event(actor=user, action="pseudonym.reveal_refused", obj=dataset, workspace_id=dataset.workspace_id)
+        raise Refused(str(error)) from None
+    record_event(actor=user, action="pseudonym.reveal", obj=dataset, workspace_id=dataset.workspace_id)
+    return original
+
+
 def anonymize_version(*, version_id: int, attempt: Attempt, rules: dict, policy_name: str, user, progress) -> Version | dict:
     """Apply a policy. Without free text the ANONYMIZED version is written at once; with it, the text is staged in
     chunks with the rest of the table, and {"chunks": n} returned for the chord."""
@@ -209,7 +233,9 @@ def anonymize_version(*, version_id: int, attempt: Attempt, rules: dict, policy_
     types = {c["name"]: c["type"] for c in version.schema}
     progress(15, "Applying the policy")
     try:
-        out, texts = apply_structured(rules, frame, secret=bytes(version.dataset.workspace.secret), types=types)
+        out, texts = apply_structured(
+            rules, frame, secret=bytes(version.dataset.workspace.secret), types=types, reversible=_reversible(version.dataset)
+        )
     except PolicyError as error:
         raise JobError(str(error)) from None
     risk_before = _risk(rules, version, frame)

@@ -19,6 +19,7 @@ HELP = {
     "mask": "all but the last characters hidden",
     "hash": "keyed HMAC-SHA256, same value → same hash in this workspace",
     "pseudonym": "consistent realistic surrogate",
+    "encrypt": "reversible pseudonym (enc:…): only the data owner can reveal the value",
     "date_shift": "each subject's dates moved by one secret offset",
     "generalize": "bins, bands, prefixes or month/year",
     "top_bottom_code": "extremes pulled in to a cap",

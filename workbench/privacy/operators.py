@@ -3,8 +3,12 @@
 Keyed operators (hash, pseudonym, date shift) take the workspace secret, so the same input gives the
 same output everywhere in one workspace, a different one in another, and cannot be recomputed
 without the secret.
+
+`encrypt` is the reversible one: Presidio's encrypt operator (AES with a random IV) under a key of the dataset's own,
+so that the data owner — and no one else — can turn a pseudonym back into the value it stands for (`decrypt`).
 """
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -14,6 +18,7 @@ import pandas as pd
 from faker import Faker
 
 REDACTED = "[REDACTED]"
+ENCRYPTED_PREFIX = "enc:"
 SURROGATE_KINDS = ("name", "first_name", "last_name", "phone", "email", "address", "city", "company", "id")
 
 
@@ -196,3 +201,35 @@ def generalize_date(values: pd.Series, *, to: str = "month") -> pd.Series:
 
 def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def _seal(key: bytes, token: str) -> str:
+    mac = hmac.new(hmac.new(key, b"pseudonym mac", hashlib.sha256).digest(), token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:12]).decode()
+
+
+def encrypt(values: pd.Series, *, key: bytes) -> pd.Series:
+    """Each distinct value as `enc:<token>.<tag>`: Presidio's encrypt operator under `key` (32 bytes), and a keyed tag
+    so that a changed token is refused rather than decrypted to garbage; empty stays empty."""
+    from presidio_anonymizer.operators import Encrypt
+
+    operator = Encrypt()
+    operator.validate({"key": key})
+    codes, texts = _distinct(values)
+    tokens = [operator.operate(text, {"key": key}) for text in texts]
+    return _spread(codes, [f"{ENCRYPTED_PREFIX}{token}.{_seal(key, token)}" for token in tokens], values.index)
+
+
+def decrypt(token: str, *, key: bytes) -> str:
+    """The value an `enc:` pseudonym stands for; ValueError when it is not one made under this key, or was changed."""
+    from presidio_anonymizer.operators import Decrypt
+
+    body = token.strip().strip("\"'")  # as copied from a CSV cell, quotes and all
+    body = body[len(ENCRYPTED_PREFIX) :] if body.startswith(ENCRYPTED_PREFIX) else body
+    cipher, _, tag = body.rpartition(".")
+    if not cipher or not hmac.compare_digest(tag.encode(), _seal(key, cipher).encode()):
+        raise ValueError("This is not a reversible pseudonym of this dataset (or it was changed).")
+    try:
+        return Decrypt().operate(cipher, {"key": key})
+    except Exception:  # cannot happen for a token this key sealed; kept so that a surprise is a refusal, not a 500
+        raise ValueError("This is not a reversible pseudonym of this dataset (or it was changed).") from None

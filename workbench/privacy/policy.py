@@ -23,6 +23,7 @@ OPERATORS = {
     "mask": (ANY, {"keep_last": int, "char": str}),
     "hash": (ANY, {"length": int}),
     "pseudonym": (ANY, {"kind": str}),
+    "encrypt": (ANY, {}),  # a reversible pseudonym: only the data owner can turn it back (`reveal`)
     "date_shift": (DATES, {"subject": str, "max_days": int}),
     "generalize": (ANY, {"width": (int, float), "top": (int, float), "bottom": (int, float), "keep": int, "to": str}),
     "top_bottom_code": (NUMERIC, {"top": (int, float), "bottom": (int, float)}),
@@ -157,17 +158,29 @@ def _quasi_rule(entity: str | None, semantic_type: str | None) -> dict:
     return {"operator": "keep"}
 
 
-def apply(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
+def reversible_key(material: bytes) -> bytes:
+    """The AES key of reversible pseudonyms, derived from a dataset's data key (or, on the command line, the secret)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"workbench reversible pseudonyms v1").derive(bytes(material))
+
+
+def apply(
+    policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None, reversible: bytes | None = None
+) -> tuple[pd.DataFrame, dict]:
     """The anonymised table and what was done; raises PolicyError (changing nothing) when the policy does not fit.
 
     In one process; the anonymize job runs the same three steps with the free text split over workers."""
-    out, texts = apply_structured(policy, frame, secret=secret, types=types)
+    out, texts = apply_structured(policy, frame, secret=secret, types=types, reversible=reversible)
     for name, rule in texts["rules"].items():
         out[name] = replace_entities(frame[name], secret=secret, style=rule.get("style", "tag"), known=texts["known"], avoid=texts["avoid"])
     return finish(policy, out)
 
 
-def apply_structured(policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
+def apply_structured(
+    policy: dict, frame: pd.DataFrame, *, secret: bytes, types: dict[str, str] | None = None, reversible: bytes | None = None
+) -> tuple[pd.DataFrame, dict]:
     """Step 1: every rule but free-text replacement. Returns the table and what the text step needs:
     its rules, each row's own identifiers with their replacements, and the real values no surrogate may be."""
     problems = validate(policy, frame, types)
@@ -179,7 +192,7 @@ def apply_structured(policy: dict, frame: pd.DataFrame, *, secret: bytes, types:
     avoid = _real_values(frame, rules)
     for name, rule in rules.items():
         if name not in text_rules:
-            out = _apply_rule(out, frame, name, rule, secret, (types or {}).get(name), avoid)
+            out = _apply_rule(out, frame, name, rule, secret, (types or {}).get(name), avoid, reversible)
     known = _known_identifiers(frame, out, rules) if text_rules else None
     return out, {"rules": text_rules, "known": known, "avoid": avoid}
 
@@ -219,6 +232,7 @@ def _apply_rule(
     secret: bytes,
     semantic_type: str | None,
     avoid: frozenset[str] = frozenset(),
+    reversible: bytes | None = None,
 ) -> pd.DataFrame:
     operator, values = rule["operator"], original[name]
     params = {key: value for key, value in rule.items() if key != "operator"}
@@ -234,6 +248,8 @@ def _apply_rule(
         out[name] = operators.keyed_hash(values, secret=secret, **params)
     elif operator == "pseudonym":
         out[name] = operators.pseudonym(values, secret=secret, avoid=avoid, **params)
+    elif operator == "encrypt":
+        out[name] = operators.encrypt(values, key=reversible if reversible is not None else reversible_key(secret))
     elif operator == "date_shift":
         out[name] = operators.date_shift(
             values, original[params["subject"]].astype("string"), secret=secret, max_days=params.get("max_days", 180)
