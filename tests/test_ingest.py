@@ -237,8 +237,31 @@ def test_text_with_question_marks_stays_text_and_a_late_word_makes_a_marked_colu
     assert {c["name"]: c["arrow"] for c in result.columns}["b"] == "string" and table.column("b").to_pylist()[-1] == "abc"
 
 
+def test_a_spreadsheet_keeps_numbers_numeric_through_missing_value_markers_and_censored_values():
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "crp", "note", "count"])
+    for i in range(40):
+        crp = [1.5, ".", "<0.5", 12, "NA", "> 1000", "-", None][i % 8]
+        sheet.append([i, crp, ["ok", "-", "see letter"][i % 3], i if i < 30 else "."])  # count: whole numbers, then a marker
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result, table = _ingest(buffer.getvalue(), "labs.xlsx")
+    arrow = {c["name"]: c["arrow"] for c in result.columns}
+    assert arrow["crp"] == "double" and arrow["count"] == "double" and arrow["note"] == "string"
+    assert table.column("crp").to_pylist()[:8] == [1.5, None, 0.5, 12.0, None, 1000.0, None, None]
+    assert table.column("count").to_pylist()[29:31] == [29.0, None]
+    assert result.details["numbers_with_missing_markers"] == ["count", "crp"] and result.details["censored_values_as_bounds"] == ["crp"]
+
+
 def _ingest_csv(text: str):
-    """A CSV through the ingest reader alone: its result and the Parquet table it wrote."""
+    return _ingest(text.encode(), "export.csv")
+
+
+def _ingest(data: bytes, filename: str):
+    """A file through the ingest reader alone: its result and the Parquet table it wrote."""
     from workbench.datasets.ingest import ingest_stream
 
     passes = []  # a widening re-read starts a new file: the last one is the table
@@ -248,6 +271,5 @@ def _ingest_csv(text: str):
             passes.append(self.getvalue())
             super().close()
 
-    data = text.encode()
-    result = ingest_stream(io.BytesIO(data), filename="export.csv", size=len(data), out_factory=Out)
+    result = ingest_stream(io.BytesIO(data), filename=filename, size=len(data), out_factory=Out)
     return result, pq.read_table(io.BytesIO(passes[-1]))

@@ -682,6 +682,7 @@ def read_xlsx(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress
     names = clean_column_names(list(header), limits.max_columns)
     total = sheet.max_row or 1
     established: dict[str, pa.DataType] = {}
+    marked: dict[str, bool] = {}  # columns numeric but for missing-value markers -> whether any value was censored
 
     def make_batches(overrides):
         sheet_rows = sheet.iter_rows(values_only=True)
@@ -695,33 +696,74 @@ def read_xlsx(src: BinaryIO, *, size: int, out_factory, limits: Limits, progress
             buffer.append(row)
             if len(buffer) == 20_000:
                 done += len(buffer)
-                yield _xlsx_batch(buffer, names, established, overrides)
+                yield _xlsx_batch(buffer, names, established, overrides, marked)
                 buffer = []
                 progress(min(99.0, 100.0 * done / total), f"Reading rows ({done:,} of about {total:,})")
         if buffer:
-            yield _xlsx_batch(buffer, names, established, overrides)
+            yield _xlsx_batch(buffer, names, established, overrides, marked)
 
     try:
         count, schema = _write_stream(make_batches, out_factory=out_factory, limits=limits, progress=progress)
     finally:
         workbook.close()
-    return IngestResult(format="xlsx", row_count=count, columns=describe_schema(schema), details={"sheet": sheet.title})
+    details = {"sheet": sheet.title}
+    numeric = sorted(name for name in marked if pa.types.is_floating(schema.field(name).type))
+    if numeric:
+        details["numbers_with_missing_markers"] = numeric
+        details["censored_values_as_bounds"] = sorted(name for name in numeric if marked[name])
+    return IngestResult(format="xlsx", row_count=count, columns=describe_schema(schema), details=details)
 
 
-def _xlsx_batch(rows: list, names: list[str], established: dict, overrides: dict) -> pa.RecordBatch:
+def _xlsx_batch(rows: list, names: list[str], established: dict, overrides: dict, marked: dict | None = None) -> pa.RecordBatch:
     width = len(names)
     columns = []
     for position, name in enumerate(names):
         values = [(row[position] if position < len(row) else None) for row in rows]
         values = [None if (isinstance(v, str) and not v.strip()) else v for v in values]
         wanted = overrides.get(name) or established.get(name)
-        columns.append(_xlsx_array(values, name, wanted, established))
+        columns.append(_xlsx_array(values, name, wanted, established, marked))
     return pa.RecordBatch.from_arrays(columns, names=names[:width])
 
 
-def _xlsx_array(values: list, name: str, wanted: pa.DataType | None, established: dict) -> pa.Array:
+def _marked_floats(values: list) -> tuple[list, bool] | None:
+    """A spreadsheet column of numbers, missing-value markers ('.', 'NA', '-') and censored values ('<0.5') as floats
+    (markers empty, censored values their bound) and whether any was censored; None when a value is none of these."""
+    if not any(isinstance(v, str) for v in values):
+        return None
+    out, censored = [], False
+    for value in values:
+        if value is None or isinstance(value, bool):
+            if isinstance(value, bool):
+                return None
+            out.append(None)
+        elif isinstance(value, int | float):
+            out.append(float(value))
+        elif not isinstance(value, str):
+            return None
+        elif _NUMBER.match(value):
+            out.append(float(value))
+        elif value.strip().lower() in MISSING_MARKERS or not value.strip():
+            out.append(None)
+        elif _CENSORED.match(value):
+            censored = True
+            out.append(float(re.sub(r"^\s*(?:<=?|>=?|≤|≥)\s*", "", value)))
+        else:
+            return None
+    return out, censored
+
+
+def _xlsx_array(values: list, name: str, wanted: pa.DataType | None, established: dict, marked: dict | None = None) -> pa.Array:
     if wanted is not None and pa.types.is_string(wanted):
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    if wanted is None or pa.types.is_floating(wanted) or pa.types.is_integer(wanted):
+        floats = _marked_floats(values)
+        if floats is not None and any(v is not None for v in floats[0]):
+            if wanted is not None and pa.types.is_integer(wanted):
+                raise _Widen(name, pa.float64())  # whole numbers so far, a marker now: the column is float
+            if marked is not None:
+                marked[name] = marked.get(name, False) or floats[1]
+            established[name] = pa.float64()
+            return pa.array(floats[0], type=pa.float64())
     try:
         array = pa.array(values, type=wanted) if wanted is not None else pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
