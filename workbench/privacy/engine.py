@@ -32,7 +32,46 @@ ENTITY_LABELS = {
     "URL": "URL",
     "LOCATION": "location",
     "ORGANIZATION": "organisation",
+    "ADDRESS": "street address",
+    "AGE": "age",
+    "ID": "identifier",
 }
+
+# Street types after the name (the USPS list, the UK's and Australia's), written out or abbreviated.
+STREET_TYPES = (
+    "Street|St|Road|Rd|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Crescent|Cres|Close|Cl|Terrace|Tce|Terr|"
+    "Boulevard|Blvd|Parkway|Pkwy|Highway|Hwy|Square|Sq|Gardens|Gdns|Grove|Gr|Mews|Row|Walk|Hill|Park|View|Rise|Green|"
+    "Circle|Cir|Trail|Trl|Loop|Alley|Aly|Plaza|Plz|Point|Pt|Pike|Ridge|Rdg|Run|Crossing|Xing|Heights|Hts|Estates?|Manor|"
+    "Meadows?|Mount|Mt|Mountain|Mtn|Mills?|Lodge|Landing|Lndg|Junction|Jct|Harbou?r|Hbr|Port|Shoals?|Underpass|Overpass|"
+    "Wall|Wells?|Springs?|Spgs|Station|Sta|Summit|Smt|Valley|Vly|Vista|Vis|Village|Vlg|Ville|Creek|Crk|Cove|Cv|Fort|Ft|"
+    "Ford|Falls|Fls|Fields?|Flds?|Flats?|Forest|Forge|Forks?|Glens?|Haven|Hvn|Island|Is|Isle|Keys?|Knolls?|Lakes?|Lights?|"
+    "Locks?|Loaf|Neck|Orchard|Oval|Pass|Path|Pines?|Prairie|Radial|Ranch|Rapids?|Rest|Route|Rte|Shores?|Skyway|Spur|"
+    "Stream|Throughway|Trace|Track|Trafficway|Tunnel|Turnpike|Tpke|Union|Viaduct|Ways|Brooks?|Burgs?|Bypass|Camp|Canyon|"
+    "Cape|Causeway|Center|Centre|Ctr|Cliffs?|Club|Commons?|Corners?|Course|Curve|Dale|Dam|Divide|Expressway|Expy|"
+    "Extensions?|Ext|Ferry|Freeway|Fwy|Garden|Gateway|Inlet|Parade|Esplanade|Quay|Wharf|Bay|Arcade|Approach|Broadway|"
+    "Circuit|Concourse|Promenade|Retreat|Glade|Strand|Wynd|Hollow|Bend|Bluffs?|Bottom|Branch|Bridge|Chase|Gate|"
+    # Australia's street types (AS 4590) that the lists above lack
+    "Mall|Crossroad|Passage|Steps|Ramp|Access|Brow|Crest|Dell|Edge|Entrance|Fairway|Frontage|Grange|Link|Motorway|Nook|"
+    "Outlook|Reserve|Strip|Turn|Upper|Lower|Front"
+)
+# Street types before the name: French, Italian, Spanish, Portuguese.
+STREET_TYPES_FIRST = (
+    "Rue|Avenue|Boulevard|Bd|Chemin|Impasse|Allée|Allee|Place|Quai|Route|Cours|Via|Viale|Piazza|Piazzale|Strada|Corso|"
+    "Vicolo|Contrada|Borgo|Canale|Largo|Calle|Avenida|Avda|Plaza|Paseo|Camino|Carrera|Ronda|Pasaje|Glorieta|Cuesta|"
+    "Callejón|Callejon|Urbanización|Urbanizacion|Vía|Rambla|Travesía|Travesia|Rua|Praça|Praca|Travessa|Stretto|Salita|"
+    "Vico|Lungomare|Rampa"
+)
+# German and Dutch write the type as the end of one word: Goethestraße 12, Kerkstraat 4.
+STREET_WORD_ENDINGS = (
+    "straße|strasse|str\\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|pfad|steig|straat|laan|plein|gracht|kade|dijk|singel|steeg|markt"
+)
+UNIT = r"(?:,?\s*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Fl\.?|Floor|Room|Rm\.?|#)\s*\w{1,5})"
+NOT_A_STREET_WORD = r"(?!(?:in|the|a|an|of|at|to|for|with|and|on|per|or|by|from|times|days|weeks|months|years|mg|ml|kg)\b)"
+LEGAL_FORMS = (
+    "Inc|LLC|L\\.L\\.C|Ltd|Limited|PLC|LLP|LP|GmbH|AG|KG|OHG|e\\.V|SA|S\\.A|SAS|S\\.A\\.S|SARL|S\\.A\\.R\\.L|SNC|"
+    "S\\.r\\.l|Srl|S\\.p\\.A|SpA|S\\.n\\.c|S\\.L|SL|BV|B\\.V|NV|N\\.V|Co|Corp|Corporation|Company|Group|Holdings|"
+    "Partners|Associates|& Sons|and Sons|Hospital|Clinic|Infirmary|Practice|Surgery|Medical Centre|Medical Center|Health Centre"
+)
 
 
 # Words of clinical and administrative text that spaCy's small model tends to take for names or organisations.
@@ -56,7 +95,44 @@ ALLOW_LIST = [
     "Follow-up",
     "mg/dL",
     "g/dL",
+    # clinical abbreviations and the words of notes around people, not people
+    "COPD",
+    "CHF",
+    "CKD",
+    "HTN",
+    "GP",
+    "Tel",
+    "TEL",
+    "tel",
+    "Tel.",
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "callback",
+    "pt",
+    "hx",
+    "f/u",
+    "c/o",
+    # dates relative to the note, which name no day
+    "today",
+    "yesterday",
+    "tomorrow",
+    "tonight",
+    "last year",
+    "this year",
+    "next year",
+    "last week",
+    "this week",
+    "next week",
+    "last month",
+    "this morning",
+    "overnight",
 ]
+
+
+# The allowed words as a note in capitals reads after `readable` (Last Year), and as typed in capitals.
+ALLOW_LIST += sorted({word.title() for word in ALLOW_LIST} | {word.upper() for word in ALLOW_LIST} | {"Us"} - set(ALLOW_LIST))
 
 
 def model_path() -> Path:
@@ -147,7 +223,169 @@ def _custom_recognizers() -> list:
         ],
         context=["phone", "call", "tel", "telephone", "mobile", "cell", "reachable", "fax"],
     )
-    return [NhsNumberRecognizer(), mrn, dob, postcode, AgeOver89Recognizer(), phone]
+    words = r"[A-Za-zÀ-ÿ][\w'’.\-]*"
+    address = PatternRecognizer(
+        supported_entity="ADDRESS",
+        patterns=[
+            # 12 High Street, 6188 Weaver Shoal Apt. 241, Flat 3, 22 Baker St
+            Pattern(
+                "number_name_type",
+                rf"(?i)(?:\b(?:Flat|Apt\.?|Unit|Suite)\s*\w{{1,5}},?\s*)?\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?\s+"
+                rf"(?:{NOT_A_STREET_WORD}{words}\s+){{1,4}}(?:{STREET_TYPES})\b\.?{UNIT}?",
+                0.55,
+            ),
+            # Rue de la Paix 12, Via Roma, 12, Calle Mayor 5, Strada Simone, 435
+            Pattern(
+                "type_name_number",
+                rf"(?i)\b(?:{STREET_TYPES_FIRST})\s+(?:{words}\s+){{0,4}}{words},?\s*\d{{1,4}}[A-Za-z]?(?:\s*(?:bis|ter))?\b",
+                0.55,
+            ),
+            # rue Regnier, avenue de la Gare: a French street without its number
+            Pattern(
+                "french_street",
+                r"(?i)\b(?:rue|chemin|impasse|allée|quai)\s+(?:de\s+la\s+|de\s+l'|du\s+|des\s+|de\s+)?[A-Za-zÀ-ÿ][\w'’\-]+",
+                0.4,
+            ),
+            # 12 rue de la Paix
+            Pattern("number_type_name", rf"(?i)\b\d{{1,4}}(?:\s*(?:bis|ter))?,?\s+(?:{STREET_TYPES_FIRST})\s+(?:{words}\s*){{1,4}}", 0.5),
+            # Goethestraße 12, Mülichenstr. 6-2, Kerkstraat 4a
+            Pattern(
+                "compound_number", rf"(?i)\b[A-Za-zÀ-ÿ\-]+(?:{STREET_WORD_ENDINGS})\s*\d{{1,4}}[A-Za-z]?(?:\s*[-/]\s*\d{{1,4}})?\b", 0.55
+            ),
+            Pattern("po_box", r"(?i)\b(?:P\.?\s?O\.?\s?Box|Post\s?Office\s?Box|Postfach|Apartado|Bo[iî]te\s+postale|BP)\s*\d{1,6}\b", 0.6),
+        ],
+        context=["address", "lives", "live", "living", "moved", "street", "post", "mail", "at"],
+    )
+    age = PatternRecognizer(
+        supported_entity="AGE",
+        patterns=[
+            Pattern(
+                "age",
+                r"(?i)\b(?:aged?\s+\d{1,3}(?:\s*(?:years?|yrs?)(?:\s*old)?)?|\d{1,3}\s*(?:-\s*|\s)?(?:years?|yrs?|y/?o|y\.o\.)(?:[-\s]old)?)\b\.?",
+                0.6,
+            )
+        ],
+    )
+    organisation = PatternRecognizer(
+        supported_entity="ORGANIZATION",
+        patterns=[
+            Pattern(
+                "legal_form",
+                rf"\b(?:[A-ZÀ-Þ][\w&'’.\-]*(?:,?\s+(?:e|and|&|und|et|y|of)\s+|[,\s]+)){{1,4}}(?:{LEGAL_FORMS})\b\.?",
+                0.6,
+            )
+        ],
+        global_regex_flags=re.DOTALL | re.MULTILINE,  # capitals matter here (Presidio ignores case by default)
+    )
+    titled = PatternRecognizer(
+        supported_entity="PERSON",
+        patterns=[
+            Pattern(
+                "title_name",
+                r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|MR|MRS|MS|MISS|DR|PROF)\.?\s+(?:[A-Z]\.\s*){0,2}"
+                r"(?:[A-Z][a-zà-ÿ'’]+|[A-Z]{2,})(?:[-\s](?:[A-Z][a-zà-ÿ'’]+|[A-Z]{2,}))?\b",
+                0.6,
+            ),
+            Pattern("initial_name", r"\b[A-Z]\.\s?[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?\b", 0.4),
+        ],
+        global_regex_flags=re.DOTALL | re.MULTILINE,
+    )
+    countries = PatternRecognizer(supported_entity="LOCATION", deny_list=_countries(), deny_list_score=0.5)
+    months = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+    dates = PatternRecognizer(
+        supported_entity="DATE_TIME",
+        patterns=[
+            Pattern("d_mon_y", rf"(?i)\b\d{{1,2}}(?:st|nd|rd|th)?[\s\-](?:of\s+)?(?:{months})[a-z]*\.?[\s\-,]+\d{{2,4}}\b", 0.6),
+            Pattern("mon_d_y", rf"(?i)\b(?:{months})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}\b", 0.6),
+            Pattern("numeric", r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b", 0.5),
+        ],
+    )
+    return_digits = re.compile(r"\d")
+
+    class InternationalPhoneRecognizer(PatternRecognizer):
+        """Numbers written as phones are in every country (+61-7-6053-2293, 03.1537.4787, (08)-3866-1488): groups of
+        digits with separators, 8 to 15 digits in all, surer with a word like 'tel' or 'call' nearby; not a date."""
+
+        def __init__(self):
+            pattern = (
+                r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,5}){1,4}(?![\w])|(?<![\w+])\+\d{8,14}(?!\w)"
+            )
+            super().__init__(
+                supported_entity="PHONE_NUMBER",
+                patterns=[Pattern("grouped_digits", pattern, 0.3), Pattern("national", r"(?<![\w+])0\d{8,10}(?!\w)", 0.3)],
+                context=[
+                    "phone",
+                    "tel",
+                    "telephone",
+                    "call",
+                    "called",
+                    "ring",
+                    "rang",
+                    "mobile",
+                    "cell",
+                    "contact",
+                    "callback",
+                    "fax",
+                    "on",
+                ],
+            )
+
+        def validate_result(self, pattern_text: str) -> bool:
+            digits = len(return_digits.findall(pattern_text))
+            looks_like_date = re.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}", pattern_text.strip())
+            return 8 <= digits <= 15 and not looks_like_date
+
+    identifiers = PatternRecognizer(
+        supported_entity="ID",
+        patterns=[
+            Pattern("letters_and_digits", r"\b(?=[A-Z]{0,8}\d)(?=(?:[A-Z]*\d){5})[A-Z]{1,8}\d[A-Z0-9]{4,18}\b", 0.4),
+            Pattern("long_number", r"\b\d{8,18}\b", 0.25),
+        ],
+        context=["id", "number", "no", "ref", "reference", "patient", "record", "ssn", "nhs", "account", "policy", "member"],
+        global_regex_flags=re.DOTALL | re.MULTILINE,
+    )
+    postcode_town = PatternRecognizer(
+        supported_entity="POSTCODE",
+        patterns=[Pattern("before_town", r"(?:^|(?<=\n)|(?<=,\s))\d{4,5}(?=\s+[A-ZÀ-Þ][\w'’\-]+)", 0.45)],
+        global_regex_flags=re.MULTILINE,
+    )
+    more_postcodes = PatternRecognizer(
+        supported_entity="POSTCODE",
+        patterns=[
+            Pattern("canada", r"(?i)\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b", 0.5),
+            Pattern("ireland", r"(?i)\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}\b", 0.3),
+            Pattern("netherlands", r"\b\d{4} ?[A-Z]{2}\b", 0.2),
+            Pattern("four_or_five_digits", r"\b\d{4,5}\b", 0.05),
+        ],
+        context=["postcode", "post code", "zip", "zip code", "postal", "plz", "cp", "cap", "code postal", "address"],
+    )
+    return [
+        NhsNumberRecognizer(),
+        mrn,
+        dob,
+        postcode,
+        AgeOver89Recognizer(),
+        phone,
+        address,
+        age,
+        organisation,
+        titled,
+        countries,
+        more_postcodes,
+        dates,
+        InternationalPhoneRecognizer(),
+        identifiers,
+        postcode_town,
+    ]
+
+
+@functools.cache
+def _countries() -> list[str]:
+    """Country names in English, from Faker's locale data (already in our tree), for the gazetteer."""
+    from faker.providers.address.en_US import Provider
+
+    names = {name for name in Provider.countries if len(name) > 3}
+    return sorted(names | {name.upper() for name in names})
 
 
 @functools.lru_cache(maxsize=1)
@@ -193,9 +431,19 @@ def analyzer():
     return engine
 
 
+def readable(text: str) -> str:
+    """A note typed in capitals, as the model reads best: every word capitalised (CALL FROM DAVID ROMERO -> Call From
+    David Romero), same length, so the spans found in it are the original's. Other text is returned as it is."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 12 or sum(c.isupper() for c in letters) < 0.8 * len(letters):
+        return text
+    softened = re.sub(r"[^\W\d_]+", lambda m: m.group()[0] + m.group()[1:].lower(), text)
+    return softened if len(softened) == len(text) else text
+
+
 def analyze_text(text: str, *, entities: list[str] | None = None, threshold: float = 0.35) -> list[dict]:
     """Entity spans in one text, as plain dicts: type, start, end, score."""
-    results = analyzer().analyze(text=text, language="en", entities=entities, score_threshold=threshold, allow_list=ALLOW_LIST)
+    results = analyzer().analyze(text=readable(text), language="en", entities=entities, score_threshold=threshold, allow_list=ALLOW_LIST)
     return [_as_span(r) for r in results]
 
 
@@ -211,6 +459,11 @@ def analyze_texts(
 
     batch = BatchAnalyzerEngine(analyzer_engine=analyzer())
     results = batch.analyze_iterator(
-        texts, language="en", entities=entities, score_threshold=threshold, batch_size=batch_size, allow_list=ALLOW_LIST
+        [readable(text) if isinstance(text, str) else text for text in texts],
+        language="en",
+        entities=entities,
+        score_threshold=threshold,
+        batch_size=batch_size,
+        allow_list=ALLOW_LIST,
     )
     return [[_as_span(r) for r in row] for row in results]

@@ -270,7 +270,15 @@ def _apply_rule(
     return out
 
 
-SURROGATE_KINDS = {"PERSON": "name", "PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "LOCATION": "city", "ORGANIZATION": "company"}
+SURROGATE_KINDS = {
+    "PERSON": "name",
+    "PHONE_NUMBER": "phone",
+    "EMAIL_ADDRESS": "email",
+    "LOCATION": "city",
+    "ORGANIZATION": "company",
+    "ADDRESS": "address",
+    "ID": "id",
+}
 
 
 def _known_identifiers(original: pd.DataFrame, anonymised: pd.DataFrame, rules: dict) -> list[list[tuple[str, str]]]:
