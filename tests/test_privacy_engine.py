@@ -46,3 +46,40 @@ def test_many_texts_go_through_spacys_pipe():
     assert len(results) == 51
     assert any(span["type"] == "PERSON" for span in results[0])
     assert results[-1] == []
+
+
+@pytest.mark.parametrize(
+    "text,kind,value",
+    [
+        ("She lives at 22 Baker Street, Flat 3.", "ADDRESS", "22 Baker Street, Flat 3"),
+        ("Post to Flat 27, 830 Sanchez Wall Suite 341 please", "ADDRESS", "Flat 27, 830 Sanchez Wall Suite 341"),
+        ("Nuovo indirizzo: Via Roma, 12", "ADDRESS", "Via Roma, 12"),
+        ("wohnt in der Goethestraße 14a", "ADDRESS", "Goethestraße 14a"),
+        ("Write to PO Box 4410.", "ADDRESS", "PO Box 4410"),
+        ("a 47-year-old man", "AGE", "47-year-old"),
+        ("pt aged 61, seen today", "AGE", "aged 61"),
+        ("GP: Northfield Medical Centre", "ORGANIZATION", "Northfield Medical Centre"),
+        ("Invoice from Roussel S.A.S. attached", "ORGANIZATION", "Roussel S.A.S."),
+        ("Seen by Mrs Okonkwo on the ward", "PERSON", "Mrs Okonkwo"),
+        ("Tel. +61-7-6053-2293 after six", "PHONE_NUMBER", "+61-7-6053-2293"),
+        ("call her on 03.1537.4787", "PHONE_NUMBER", "03.1537.4787"),
+        ("admitted 13 Feb 82 with chest pain", "DATE_TIME", "13 Feb 82"),
+        ("Montreal office, H2E 2B7, third floor", "POSTCODE", "H2E 2B7"),
+        ("patient number K5414649 transferred", "ID", "K5414649"),
+    ],
+)
+def test_what_notes_hold_is_found(found, text, kind, value):
+    assert value in found(text).get(kind, []), found(text)
+
+
+def test_a_note_in_capitals_is_read_like_any_other_and_its_spans_are_the_original_s(found):
+    text = "CALL LOG - DAVID ROMERO RANG ABOUT HIS RESULTS. ASKED US TO POST THEM."
+    assert engine.readable(text).startswith("Call Log - David Romero Rang") and len(engine.readable(text)) == len(text)
+    spans = found(text)
+    assert any("ROMERO" in name for name in spans.get("PERSON", [])) and "US" not in spans.get("LOCATION", [])
+
+
+def test_clinical_words_relative_dates_and_iso_dates_are_not_personal_data(found):
+    spans = found("Hx of COPD, seen today; daughter informed. Sample 2021-03-04 taken.")
+    assert "COPD" not in sum(spans.values(), []) and "today" not in spans.get("DATE_TIME", [])
+    assert "2021-03-04" not in spans.get("PHONE_NUMBER", [])
