@@ -66,6 +66,8 @@ def test_many_texts_go_through_spacys_pipe():
         ("admitted 13 Feb 82 with chest pain", "DATE_TIME", "13 Feb 82"),
         ("Montreal office, H2E 2B7, third floor", "POSTCODE", "H2E 2B7"),
         ("patient number K5414649 transferred", "ID", "K5414649"),
+        ("Card ending 6912 was charged twice", "CREDIT_CARD", "6912"),
+        ("paid with 4743 1756 1800 3920 492 yesterday", "CREDIT_CARD", "4743 1756 1800 3920 492"),
     ],
 )
 def test_what_notes_hold_is_found(found, text, kind, value):

@@ -344,6 +344,40 @@ def _custom_recognizers() -> list:
         context=["id", "number", "no", "ref", "reference", "patient", "record", "ssn", "nhs", "account", "policy", "member"],
         global_regex_flags=re.DOTALL | re.MULTILINE,
     )
+
+    class CardRecognizer(EntityRecognizer):
+        """Card numbers Presidio's recognizer leaves: 13 to 19 digits in groups or none, Luhn-valid (a 19-digit Visa),
+        and the last four digits a note gives after "card ... ending"."""
+
+        NUMBER = re.compile(r"(?<![\d-])\d{4}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,3})?(?![\d-])")
+        LAST_FOUR = re.compile(
+            r"(?i)\b(?:card|visa|mastercard|amex|debit|credit)\b[^.\n]{0,24}?\b(?:ending|ends)(?:\s+(?:in|with))?\s+(?:in\s+)?(\d{4})\b"
+        )
+
+        def __init__(self):
+            super().__init__(supported_entities=["CREDIT_CARD"], name="CardRecognizer")
+
+        def load(self) -> None:
+            pass
+
+        @staticmethod
+        def luhn(digits: str) -> bool:
+            total = 0
+            for index, digit in enumerate(reversed(digits)):
+                value = int(digit) * (2 if index % 2 else 1)
+                total += value - 9 if value > 9 else value
+            return total % 10 == 0
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            found = []
+            for match in self.NUMBER.finditer(text):
+                digits = re.sub(r"\D", "", match.group())
+                if 13 <= len(digits) <= 19 and self.luhn(digits):
+                    found.append(RecognizerResult("CREDIT_CARD", match.start(), match.end(), 0.6))
+            for match in self.LAST_FOUR.finditer(text):
+                found.append(RecognizerResult("CREDIT_CARD", match.start(1), match.end(1), 0.5))
+            return found
+
     postcode_town = PatternRecognizer(
         supported_entity="POSTCODE",
         patterns=[Pattern("before_town", r"(?:^|(?<=\n)|(?<=,\s))\d{4,5}(?=\s+[A-ZÀ-Þ][\w'’\-]+)", 0.45)],
@@ -376,6 +410,7 @@ def _custom_recognizers() -> list:
         InternationalPhoneRecognizer(),
         identifiers,
         postcode_town,
+        CardRecognizer(),
     ]
 
 
