@@ -347,7 +347,7 @@ def report(rows: list[dict], speeds: list[dict], *, write: bool = True) -> None:
         + speed
         + "\n\n¹ The same run's first candidate after its repairs, which is what `--configs checks` runs; its seconds are "
         "that candidate's model seconds (prompt and generation, not the sandbox runs), so they understate a "
-        "single-candidate turn by about a second per attempt.\n",
+        "single-candidate turn by about a second per attempt; its token columns are the whole turn's.\n",
     )
     print("BENCHMARKS.md updated")
 
