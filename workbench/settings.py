@@ -236,8 +236,8 @@ ANALYSIS_REPAIRS = env_int("WORKBENCH_ANALYSIS_REPAIRS", 2)
 ANALYSIS_HISTORY_TURNS = env_int("WORKBENCH_ANALYSIS_HISTORY_TURNS", 3)
 # Self-consistency: up to this many candidate programs per question, stopping as soon as ANALYSIS_AGREE of them give
 # the same answer; no program starts after ANALYSIS_BUDGET_SECONDS. 1 (the default) is one greedy program: on the
-# held-out questions (BENCHMARKS.md) it answered 64.5 % fully right in a median of about 10 s on 2 cores, 3 candidates
-# 69.1 % in 20 s. Raise it where answers may take twice as long (a GPU node, a batch).
+# held-out questions (BENCHMARKS.md) it answered 64.5 % fully right in a median of about 10 s of model time on 2 cores,
+# 3 candidates 69.1 % in a median of 20 s a question. Raise it where answers may take twice as long (a GPU node, a batch).
 ANALYSIS_CANDIDATES = env_int("WORKBENCH_ANALYSIS_CANDIDATES", 1, minimum=1)
 ANALYSIS_AGREE = env_int("WORKBENCH_ANALYSIS_AGREE", 2, minimum=1)
 ANALYSIS_BUDGET_SECONDS = env_int("WORKBENCH_ANALYSIS_BUDGET_SECONDS", 45, minimum=1)
