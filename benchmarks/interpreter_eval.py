@@ -41,8 +41,10 @@ django.setup()
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from benchmarks.common import OUT, git_revision, write_section  # noqa: E402
+from benchmarks.common import ROOT, git_revision, write_section  # noqa: E402
 from benchmarks.interpreter_questions import QUESTIONS, TABLES, expected_format, split  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "interpreter.json"
 
 CONFIGS = {
     "baseline": {"form": False, "look": False, "checks": False, "candidates": 1},
@@ -269,7 +271,11 @@ def main() -> None:
     parser.add_argument("--tables", default="")
     parser.add_argument("--repairs", type=int, default=2)
     parser.add_argument("--speed", action="store_true", help="also measure decode speed against llama-cpp-python direct")
-    parser.add_argument("--out", default=str(OUT / "interpreter" / "results.json"))
+    parser.add_argument(
+        "--out",
+        default=str(RESULTS),
+        help="per-question results, kept as the run goes (a rerun resumes; the file is committed, so a fresh checkout can rewrite the report)",
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="write BENCHMARKS.md from the results kept so far")
     args = parser.parse_args()
