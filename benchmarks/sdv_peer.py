@@ -51,7 +51,7 @@ def quality(workdir: Path) -> None:
     scores = {}
     for table in sorted(p for p in workdir.iterdir() if p.is_dir()):
         train = pd.read_csv(table / "train.csv")
-        columns = json.loads((table / "modelled.json").read_text())  # the columns every generator is scored on
+        columns = list(train.columns)  # every column of every copy, modelled by our plan or not
         real = train[columns]
         metadata = _metadata(real).to_dict()
         for synthetic_path in sorted(table.glob("*.csv")):

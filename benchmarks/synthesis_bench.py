@@ -5,8 +5,8 @@ all scored by the same metrics in one run (ours, and SDMetrics' quality report a
     .venv/bin/python benchmarks/synthesis_bench.py [--ctgan-epochs 300] [--no-write]
 
 Each table is ingested as an upload would be (types from the profile), split 80/20 into train and holdout with a
-fixed seed, and every generator is fitted on the same train rows and samples as many rows. Scores use the columns
-our plan models (identifiers and free text are left out of every model and every score).
+fixed seed, and every generator is fitted on the same train rows and samples as many rows. Scores cover every column
+of each copy: the columns our plan does not model (identifiers, free text) are scored on what was put in them.
 """
 
 import argparse
@@ -78,15 +78,26 @@ def run_ours(schema, train: pd.DataFrame, method: str, epsilon: float | None, wo
 
 
 def score(plan, train: pd.DataFrame, holdout: pd.DataFrame, synthetic_path: Path, target: str) -> dict:
+    """Our report over every column of the copy (those our plan does not model score what the generator made of them)."""
+    from workbench.synthesis.base import read_numbers
     from workbench.synthesis.evaluate import evaluate
 
-    columns = plan.modelled
-    kinds = {c: plan.kinds[c] for c in columns}
-    synthetic = pd.read_csv(synthetic_path)[columns]
-    for column in columns:  # CSV round trip: give every generator's output the real column's type back
-        if kinds[column] in ("date", "datetime"):
+    synthetic = pd.read_csv(synthetic_path)
+    real_train, real_holdout = plan.real_values(train), plan.real_values(holdout)
+    for column in plan.columns:  # CSV round trip: give every generator's output the real column's type back
+        if plan.kinds[column] in ("date", "datetime"):
             synthetic[column] = pd.to_datetime(synthetic[column], errors="coerce")
-    report = evaluate(train[columns], holdout[columns], synthetic, kinds, target=target if target in columns else None)
+        elif column in plan.numbers_from_text:
+            synthetic[column] = read_numbers(synthetic[column])
+    report = evaluate(
+        real_train,
+        real_holdout,
+        synthetic,
+        plan.kinds,
+        target=target if target in plan.modelled else None,
+        modelled=plan.modelled,
+        reasons=plan.reasons,
+    )
     privacy = report["privacy"]
     return {
         "fidelity": report["fidelity"]["score"],

@@ -18,6 +18,7 @@ def synthesize_task(job_id: int, attempt: int = 1) -> None:
             seed=int(params.get("seed", 0)),
             epsilon=params.get("epsilon"),
             delta=params.get("delta"),
+            choices=params.get("columns") or None,
             progress=progress,
         )
         start_profile(version=version, user=job.created_by)

@@ -35,6 +35,7 @@ ROUTES = {
     "api/v1/versions/<version_id>/anonymize": (None, "raw"),
     "api/v1/versions/<version_id>/synthesize": (None, "raw"),
     "api/v1/versions/<version_id>/evaluation": ("raw", None),
+    "api/v1/versions/<version_id>/synthesis-plan": ("raw", None),  # and "run": the matrix's RAW readers all may run
     "api/v1/versions/<version_id>/conversations": (None, "raw"),
     "api/v1/conversations/<conversation_id>": ("read", None),
     "api/v1/conversations/<conversation_id>/turns": (None, "run"),

@@ -237,3 +237,121 @@ def test_utility_survives_a_feature_the_generator_left_empty():
     synthetic["grade"] = np.nan
     report = evaluate(real[:150], real[150:], synthetic, {"x": "float", "grade": "float", "y": "category"}, target="y")
     assert report["utility"]["train_synthetic_test_real"] is not None
+
+
+def test_the_report_scores_every_column_of_the_copy_and_names_what_it_did_not_model(tmp_path):
+    """Fidelity over every column the copy holds: the identifiers filled with fresh values and the notes left empty
+    are scored too (badly, as they should be), each listed with the reason it was not modelled."""
+    from workbench.console.demo import demo_table
+    from workbench.privacy.scan import scan_parquet
+
+    real, schema = ingest(demo_table(), tmp_path)
+    path = tmp_path / "scan.parquet"
+    pq.write_table(real, path)
+    scan = scan_parquet(lambda: open(path, "rb"), schema=schema)
+    synthetic, report, _ = synthesize(real.to_pandas(), schema, scan=scan, seed=3)
+    scored = {c["column"]: c for c in report["fidelity"]["per_column"]}
+    assert set(scored) == set(synthetic.columns) and report["fidelity"]["columns_scored"] == synthetic.shape[1]
+    unmodelled = {c["column"]: c for c in report["unmodelled"]}
+    assert set(unmodelled) == set(synthetic.columns) - set(report["modelled"])
+    assert {"patient_name", "clinical_notes", "mrn"} <= set(unmodelled)
+    assert "free text" in unmodelled["clinical_notes"]["reason"] and "identifier" in unmodelled["patient_name"]["reason"]
+    assert all(not scored[c]["modelled"] and scored[c]["reason"] for c in unmodelled)
+    # a name column filled with fresh surrogates shares no value with the real one: its score says so
+    assert scored["patient_name"]["score"] < 0.05 and scored["clinical_notes"]["score"] < 0.05
+    assert report["fidelity"]["score"] < report["fidelity"]["modelled_score"]
+
+
+def test_a_report_refuses_a_copy_that_lacks_a_column():
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=100), "y": rng.choice(["a", "b"], 100)})
+    with pytest.raises(ValueError, match="lacks 1 of the real table's columns: y"):
+        evaluate(real[:80], real[80:], real[["x"]], {"x": "float", "y": "category"})
+
+
+def test_a_measurement_written_as_text_is_modelled_as_numbers_not_filled_with_codes(tmp_path):
+    """Lab values with a few 'pending' and '.' among them stay text at upload; the copy models them as numbers
+    (the unreadable ones as missing) instead of taking a mostly-unique column for an identifier."""
+    rng = np.random.default_rng(4)
+    n = 600
+    crp = rng.lognormal(1.5, 0.8, n).round(2).astype(str).astype(object)
+    crp[rng.choice(n, 15, replace=False)] = "pending"
+    crp[rng.choice(n, 30, replace=False)] = "."
+    glucose = rng.normal(100, 15, n).round(1)
+    frame = pd.DataFrame({"crp": crp, "glucose": glucose, "group": rng.choice(["T", "C"], n)})
+    real, schema = ingest(frame, tmp_path)
+    assert {c["name"]: c["type"] for c in schema}["crp"] in ("text", "category")  # the upload kept it as text
+    synthetic, report, _ = synthesize(real.to_pandas(), schema, seed=1)
+    assert "crp" in report["modelled"] and not report["unmodelled"]
+    assert any(note.startswith("crp: numbers stored as text; modelled as numbers") for note in report["notes"])
+    values = pd.to_numeric(synthetic["crp"], errors="coerce").dropna()
+    real_values = pd.to_numeric(frame["crp"], errors="coerce").dropna()
+    assert len(values) > 0.8 * len(synthetic) and real_values.min() <= values.min() and values.max() <= real_values.max()
+    shape = next(c for c in report["fidelity"]["per_column"] if c["column"] == "crp")
+    assert shape["metric"] == "KS complement" and shape["score"] > 0.8
+    assert to_arrow(synthetic, real.schema).schema == real.schema
+
+
+def test_codes_with_leading_zeros_are_not_read_as_numbers(tmp_path):
+    from workbench.synthesis.base import make_plan
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"zip": [f"0{z}" for z in rng.integers(1000, 9999, 300)], "x": rng.normal(size=300)})
+    plan, _ = make_plan(frame, [{"name": "zip", "type": "text"}, {"name": "x", "type": "float"}], scan={"columns": []})
+    assert "zip" not in plan.numbers_from_text and plan.kinds["zip"] == "category"
+
+
+def test_the_bias_check_flags_a_vanished_subgroup_and_a_flattened_outcome_and_not_a_faithful_copy():
+    from workbench.synthesis.evaluate import bias
+
+    rng = np.random.default_rng(6)
+    n = 2000
+    group = rng.choice(["A", "B", "C", "D"], n, p=[0.6, 0.3, 0.095, 0.005])  # D: about 10 people, pooled and never named
+    outcome = np.where(group == "B", rng.uniform(size=n) < 0.5, rng.uniform(size=n) < 0.1).astype(int)
+    age = rng.integers(18, 90, n)
+    real = pd.DataFrame({"group": group, "age": age, "outcome": outcome})
+    kinds = {"group": "category", "age": "int", "outcome": "int"}
+    faithful = real.sample(n, replace=True, random_state=1).reset_index(drop=True)
+    checked = bias(real, faithful, kinds, ["group", "age"], "outcome")
+    assert checked["flagged"] == 0, checked
+    assert {g["subgroup"] for g in checked["attributes"]["group"]["subgroups"]} <= {"A", "B", "C", OTHER}
+    assert len(checked["attributes"]["age"]["subgroups"]) == 5  # quintiles, as ranges
+    biased = faithful[faithful["group"] != "C"].copy()
+    biased.loc[biased["group"] == "B", "outcome"] = (rng.uniform(size=(biased["group"] == "B").sum()) < 0.1).astype(int)
+    checked = bias(real, biased, kinds, ["group"], "outcome")
+    flags = {g["subgroup"]: g["flags"] for g in checked["attributes"]["group"]["subgroups"]}
+    assert flags["C"] == ["absent from the copy"] and "target rate moved" in flags["B"]
+    assert checked["rate"] == "share of outcome = 1"
+
+
+def test_the_job_report_carries_a_bias_check_over_the_scanned_attributes(tmp_path):
+    from workbench.console.demo import demo_table
+    from workbench.privacy.scan import scan_parquet
+
+    real, schema = ingest(demo_table(), tmp_path)
+    path = tmp_path / "scan.parquet"
+    pq.write_table(real, path)
+    scan = scan_parquet(lambda: open(path, "rb"), schema=schema)
+    _, report, _ = synthesize(real.to_pandas(), schema, scan=scan, seed=3)
+    quasi = [c["name"] for c in scan["columns"] if c["kind"] in ("quasi_identifier", "sensitive") and c["name"] in report["modelled"]]
+    assert quasi and set(report["bias"]["attributes"]) == set(quasi)
+    for attribute in report["bias"]["attributes"].values():
+        for subgroup in attribute["subgroups"]:
+            assert subgroup["real_rows"] == "fewer than 20" or subgroup["real_rows"] >= 20
+
+
+def test_the_plan_follows_the_persons_choices_and_refuses_to_model_an_identifier():
+    from workbench.synthesis.base import make_plan
+
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"code": [f"K{i:05d}" for i in rng.permutation(400)], "x": rng.normal(size=400), "y": rng.choice(["a", "b"], 400)})
+    schema = [{"name": "code", "type": "text"}, {"name": "x", "type": "float"}, {"name": "y", "type": "category"}]
+    plan, _ = make_plan(frame, schema)  # no scan: a mostly-unique column is taken for an identifier
+    assert "code" not in plan.modelled and plan.fills["code"]["how"] == "code"
+    plan, table = make_plan(frame, schema, choices={"code": "model", "x": "leave out"})
+    assert "code" in plan.modelled and set(table["code"]) == {OTHER}  # every level is rare: modelled, and folded
+    assert "x" not in plan.modelled and plan.fills["x"] == {"how": "null"} and plan.reasons["x"] == "left out by the person who ran it"
+    scan = {"columns": [{"name": "code", "kind": "direct_identifier", "entity": "MEDICAL_RECORD_NUMBER"}]}
+    with pytest.raises(SynthesisError, match="'code' is a direct identifier by the scan") as refused:
+        make_plan(frame, schema, scan, choices={"code": "model", "zz": "model"})
+    assert "'zz' is not a column" in str(refused.value)  # every problem in one message

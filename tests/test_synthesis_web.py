@@ -116,3 +116,46 @@ def test_dp_needs_a_sound_epsilon(api, raw, django_capture_on_commit_callbacks):
     from workbench.synthesis.models import PrivacySpend
 
     assert not PrivacySpend.objects.exists()
+
+
+def test_the_plan_is_shown_before_the_run_and_a_changed_column_is_followed(api, client, users, raw, django_capture_on_commit_callbacks):
+    plan = api("alice", "get", f"/api/v1/versions/{raw.pk}/synthesis-plan").json()["plan"]
+    by = {c["column"]: c for c in plan["columns"]}
+    assert set(by) == {c["name"] for c in raw.schema} and not plan["scanned"]  # classified as the run will
+    assert by["patient_name"]["action"] == "fill" and "identifier" in by["patient_name"]["reason"]
+    assert by["clinical_notes"]["action"] == "fill" and by["age"]["action"] == "model"
+    assert api("bob", "get", f"/api/v1/versions/{raw.pk}/synthesis-plan").status_code == 403  # analysts do not run it
+    client.force_login(users["alice"])
+    page = client.get(f"/v/{raw.pk}/").content.decode()
+    assert 'name="column:age"' in page and "What the copy does with each column" in page
+
+    response = post(api, "alice", raw, {"rows": 200, "columns": {"age": "leave out"}}, django_capture_on_commit_callbacks)
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.status == "succeeded", job.error
+    assert job.params["columns"] == {"age": "leave out"}
+    synthetic = Version.objects.get(pk=job.result["version"])
+    report = api("alice", "get", f"/api/v1/versions/{synthetic.pk}/evaluation").json()["report"]
+    assert "age" not in report["modelled"]
+    assert {"column": "age", "reason": "left out by the person who ran it"}.items() <= next(
+        c for c in report["unmodelled"] if c["column"] == "age"
+    ).items()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/v/{raw.pk}/synthesize", {"method": "copula", "rows": "100", "column:patient_name": "model"})
+    assert Job.objects.filter(kind="synthesize").count() == 1  # refused, nothing started
+    assert "direct identifier by the scan and is never modelled" in client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    "columns,message",
+    [
+        ({"nope": "model"}, "'nope' is not a column of this table"),
+        ({"age": "shuffle"}, "the choice must be"),
+        ({"clinical_notes": "model"}, "free text and is never modelled"),
+        (["age"], "'columns' must map column names"),
+    ],
+)
+def test_a_plan_change_that_cannot_work_is_refused(api, raw, columns, message, django_capture_on_commit_callbacks):
+    response = post(api, "alice", raw, {"columns": columns}, django_capture_on_commit_callbacks)
+    assert response.status_code == 400 and message in response.json()["error"], response.content
+    assert not Job.objects.filter(kind="synthesize").exists()

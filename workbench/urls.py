@@ -42,6 +42,7 @@ api_v1 = [
     path("api/v1/workspaces/<int:workspace_id>/policies", privacy_api.policies),
     path("api/v1/versions/<int:version_id>/synthesize", synthesis_api.synthesize),
     path("api/v1/versions/<int:version_id>/evaluation", synthesis_api.evaluation),
+    path("api/v1/versions/<int:version_id>/synthesis-plan", synthesis_api.plan),
     path("api/v1/datasets/<int:dataset_id>/privacy-budget", synthesis_api.budget),
     path("api/v1/versions/<int:version_id>/conversations", analysis_api.conversations),
     path("api/v1/conversations/<int:conversation_id>", analysis_api.conversation),

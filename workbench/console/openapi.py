@@ -128,11 +128,19 @@ SCHEMA = {
                         "delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
                         "target": {"type": "string"},
                         "seed": {"type": "integer"},
+                        "columns": {"type": "object", "additionalProperties": {"enum": ["model", "leave out"]}},
                     },
                     [],
                 ),
                 ok="202",
             )
+        },
+        "/api/v1/versions/{version_id}/synthesis-plan": {
+            "get": _op(
+                "What a synthetic copy would do with each column before the run (modelled, or filled and why); change it with "
+                "`columns` on synthesize",
+                params=["version_id"],
+            ),
         },
         "/api/v1/versions/{version_id}/conversations": {
             "post": _op(
@@ -167,7 +175,11 @@ SCHEMA = {
             "get": _op("The dataset's differential-privacy budget, what was spent and by which runs", params=["dataset_id"]),
         },
         "/api/v1/versions/{version_id}/evaluation": {
-            "get": _op("The evaluation report of a SYNTHETIC version: fidelity, utility, privacy", params=["version_id"]),
+            "get": _op(
+                "The evaluation report of a SYNTHETIC version: fidelity over every column (the unmodelled ones with their reason), "
+                "utility, privacy, the bias check",
+                params=["version_id"],
+            ),
         },
         "/api/v1/workspaces/{workspace_id}/policies": {
             "get": _op("Saved anonymisation policies", params=["workspace_id"]),

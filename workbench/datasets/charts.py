@@ -59,15 +59,16 @@ def class_sizes(*, before: list[dict], after: list[dict]) -> dict:
 
 
 def column_scores(per_column: list[dict]) -> dict:
-    """Fidelity per column (1 = the synthetic column has the real one's distribution)."""
+    """Fidelity per column (1 = the synthetic column has the real one's distribution); columns the generator did not
+    model in another colour, with the reason on hover."""
     ordered = sorted(per_column, key=lambda c: c["score"])
     figure = go.Figure(
         go.Bar(
             x=[c["score"] for c in ordered],
             y=[c["column"] for c in ordered],
             orientation="h",
-            marker_color="#5a8f5a",
-            customdata=[c["metric"] for c in ordered],
+            marker_color=["#5a8f5a" if c.get("modelled", True) else "#b5651d" for c in ordered],
+            customdata=[c["metric"] + ("" if c.get("modelled", True) else "; not modelled: " + c.get("reason", "")) for c in ordered],
             hovertemplate="%{y}: %{x:.3f} (%{customdata})<extra></extra>",
         )
     )

@@ -12,7 +12,7 @@ from workbench.errors import Refused
 from workbench.jobs.actions import JobError, create_job
 from workbench.storage import read_encrypted_json, sibling_path, unwrap_key, write_encrypted_json
 from workbench.synthesis import ledger
-from workbench.synthesis.base import SynthesisError
+from workbench.synthesis.base import SynthesisError, check_choices
 from workbench.synthesis.generators import GENERATORS
 from workbench.synthesis.models import PrivacySpend
 from workbench.synthesis.run import synthesize, to_arrow
@@ -28,10 +28,19 @@ def start_synthesize(
     seed: int | None = None,
     epsilon: float | None = None,
     delta: float | None = None,
+    columns: dict[str, str] | None = None,
 ):
     """Check the request (every problem named, nothing started), spend from the privacy budget for a DP run,
-    and queue the job."""
+    and queue the job. `columns` changes the plan column by column ("model" or "leave out"; see `plan_preview`)."""
     problems = []
+    if columns:
+        from workbench.privacy.actions import read_scan
+
+        try:
+            # against the classification the run will use (the stored scan, or one made now from a sample)
+            check_choices(columns, [c["name"] for c in version.schema], read_scan(version) or _classify(version))
+        except SynthesisError as error:
+            problems.append(str(error))
     if method == "dp":
         if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) or not 0 < epsilon <= 100:
             problems.append("A DP run needs epsilon, a number above 0 and at most 100.")
@@ -53,6 +62,8 @@ def start_synthesize(
     params = {"method": method, "rows": rows or version.row_count, "target": target or None, "seed": 0 if seed is None else seed}
     if method == "dp":
         params.update(epsilon=float(epsilon), delta=float(delta))
+    if columns:
+        params["columns"] = dict(columns)
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)  # one run at a time takes from the budget
         entry = ledger.spend(dataset=dataset, epsilon=params["epsilon"], delta=params["delta"], user=user) if method == "dp" else None
@@ -82,6 +93,7 @@ def synthesize_version(
     seed: int = 0,
     epsilon: float | None = None,
     delta: float | None = None,
+    choices: dict[str, str] | None = None,
     progress,
 ) -> Version:
     """Fit `method` to the version and write a SYNTHETIC version with its evaluation report and model; a DP run's
@@ -102,6 +114,7 @@ def synthesize_version(
             seed=seed,
             epsilon=epsilon,
             delta=delta,
+            choices=choices,
             progress=progress,
         )
     except SynthesisError as error:
@@ -113,6 +126,7 @@ def synthesize_version(
         "seed": seed,
         "rows_requested": rows,
         "target": target,
+        "columns": choices or {},
         "fidelity_score": report["fidelity"]["score"],
         "privacy": {k: v for k, v in report["privacy"].items() if not isinstance(v, dict)},
         "utility": report.get("utility"),
@@ -135,6 +149,44 @@ def synthesize_version(
     write_encrypted_json(sibling_path(created.file, "model"), key, json.loads(json.dumps(model, default=str)))
     PrivacySpend.objects.filter(job_id=job_id).update(version=created)
     return created
+
+
+PREVIEW_ROWS = 20_000
+
+
+def plan_preview(version: Version) -> dict:
+    """What a synthetic copy would do with each column, before the run: modelled (and as what), or filled (and why),
+    decided on the version's first PREVIEW_ROWS rows and its scan (or, with none stored, the classification the run
+    would make). Column names and decisions only, no values."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from workbench.privacy.actions import read_scan
+    from workbench.storage import open_version
+    from workbench.synthesis.base import make_plan
+
+    with open_version(version) as handle:
+        reader = pq.ParquetFile(handle)
+        batch = next(reader.iter_batches(batch_size=PREVIEW_ROWS), None)
+        frame = (pa.Table.from_batches([batch]) if batch is not None else reader.schema_arrow.empty_table()).to_pandas()
+    stored = read_scan(version)
+    scan = stored or _classify(version)  # as the run will: without a stored scan it classifies the columns first
+    try:
+        plan, _ = make_plan(frame, version.schema, scan)
+    except SynthesisError as error:
+        return {"columns": [], "problem": str(error)}
+    rows = []
+    for name in plan.columns:
+        if name in plan.modelled:
+            how = "modelled as numbers (stored as text)" if name in plan.numbers_from_text else f"modelled ({plan.kinds[name]})"
+            rows.append({"column": name, "action": "model", "how": how, "reason": ""})
+        else:
+            fill = plan.fills[name]
+            how = {"null": "left empty", "constant": "kept as its one value", "sequence": "numbered 1, 2, 3…", "dates": "fresh dates"}.get(
+                fill["how"], f"fresh {fill['how']} values"
+            )
+            rows.append({"column": name, "action": "fill", "how": how, "reason": plan.reasons.get(name, "")})
+    return {"columns": rows, "sampled_rows": len(frame), "of_rows": version.row_count, "scanned": stored is not None}
 
 
 def _classify(version: Version) -> dict:

@@ -15,6 +15,9 @@ def synthesize(request, version_id: int):
     seed = body.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise BadRequest("'seed' must be a whole number.")
+    columns = body.get("columns")
+    if columns is not None and (not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values())):
+        raise BadRequest('\'columns\' must map column names to "model" or "leave out".')
     job = actions.start_synthesize(
         version=version,
         user=request.user,
@@ -24,8 +27,16 @@ def synthesize(request, version_id: int):
         seed=seed,
         epsilon=body.get("epsilon"),
         delta=body.get("delta"),
+        columns=columns,
     )
     return JsonResponse({"job": job.as_json()}, status=202)
+
+
+@api("GET")
+def plan(request, version_id: int):
+    """What a synthetic copy of this version would do with each column (for people who may run it)."""
+    version, _ = get_version_for_user(request.user, version_id, need="run")
+    return JsonResponse({"version": version.pk, "plan": actions.plan_preview(version)})
 
 
 @api("GET")

@@ -54,6 +54,8 @@ class Plan:
     modelled: list[str]
     fills: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # why a column is filled instead of modelled
+    numbers_from_text: list[str] = field(default_factory=list)  # text columns modelled as the numbers they hold
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -61,6 +63,14 @@ class Plan:
     @classmethod
     def from_json(cls, document: dict) -> "Plan":
         return cls(**document)
+
+    def real_values(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The real table as the report compares it with the copy: every column as it is (levels not folded),
+        numbers stored as text read as the numbers the generator modelled."""
+        out = frame.reset_index(drop=True).copy()
+        for name in self.numbers_from_text:
+            out[name] = read_numbers(out[name])
+        return out
 
     def complete(self, modelled: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
         """The sampled columns plus the filled ones, in the real table's order."""
@@ -98,11 +108,54 @@ def _fill(fill: dict, rows: int, rng: np.random.Generator) -> pd.Series:
     raise ValueError(f"unknown fill {how!r}")
 
 
-def make_plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None = None) -> tuple[Plan, pd.DataFrame]:
+MODEL, LEAVE_OUT = "model", "leave out"
+CHOICES = (MODEL, LEAVE_OUT)
+
+
+def make_plan(
+    frame: pd.DataFrame, schema: list[dict], scan: dict | None = None, choices: dict[str, str] | None = None
+) -> tuple[Plan, pd.DataFrame]:
     """Decide per column what the generator models; returns the plan and the table as the model will see it
-    (rare levels folded)."""
+    (rare levels folded). `choices` are the person's changes to that plan, column by column: "model" a column the
+    plan would fill (never a direct identifier by the scan, nor free text), or "leave out" one it would model
+    (left empty)."""
     if frame.empty or len(frame) < 2:
         raise SynthesisError(f"A synthetic copy needs at least 2 rows to learn from; this table has {len(frame)}.")
+    choices = check_choices(choices or {}, list(frame.columns), scan)
+    plan, table = _plan(frame, schema, scan, forced={c for c, how in choices.items() if how == MODEL})
+    for name, how in choices.items():
+        if how == LEAVE_OUT and name in plan.modelled:
+            plan.modelled.remove(name)
+            plan.fills[name] = {"how": "null"}
+            if name in plan.numbers_from_text:
+                plan.numbers_from_text.remove(name)
+            table[name] = frame[name]
+            plan.reasons[name] = "left out by the person who ran it"
+            plan.notes.append(f"{name}: left out of the model on request; the synthetic column is empty.")
+    return plan, table
+
+
+def check_choices(choices: dict[str, str], columns: list[str], scan: dict | None) -> dict[str, str]:
+    """The per-column changes, checked: every problem named in one message, in the words of the page."""
+    if not isinstance(choices, dict):
+        raise SynthesisError('Column choices must map column names to "model" or "leave out".')
+    found = {c["name"]: c for c in (scan or {}).get("columns", [])}
+    problems = []
+    for name, how in choices.items():
+        if name not in columns:
+            problems.append(f"'{name}' is not a column of this table.")
+        elif how not in CHOICES:
+            problems.append(f'\'{name}\': the choice must be "model" or "leave out", not {str(how)[:40]!r}.')
+        elif how == MODEL and found.get(name, {}).get("kind") == "direct_identifier":
+            problems.append(f"'{name}' is a direct identifier by the scan and is never modelled; anonymise it first.")
+        elif how == MODEL and found.get(name, {}).get("kind") == "free_text":
+            problems.append(f"'{name}' is free text and is never modelled: it would copy sentences about real people.")
+    if problems:
+        raise SynthesisError(" ".join(problems))
+    return dict(choices)
+
+
+def _plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None, forced: set[str]) -> tuple[Plan, pd.DataFrame]:
     types = {column["name"]: column["type"] for column in schema}
     found = {column["name"]: column for column in (scan or {}).get("columns", [])}
     plan = Plan(columns=list(frame.columns), kinds={}, modelled=[])
@@ -116,18 +169,45 @@ def make_plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None = None)
         if present.empty:
             plan.fills[name] = {"how": "null"}
             plan.notes.append(f"{name}: every value is missing; the synthetic column is empty too.")
-        elif scanned.get("kind") == "direct_identifier" or kind == "id":
+            plan.reasons[name] = "every value is missing"
+        elif scanned.get("kind") == "direct_identifier" or (kind == "id" and name not in forced):
             plan.fills[name] = _identifier_fill(kind, scanned.get("entity"), present)
             plan.notes.append(
                 f"{name}: an identifier, not modelled; filled with fresh {plan.fills[name]['how']} values that belong to no one."
             )
-        elif scanned.get("kind") == "free_text" or (kind == "text" and present.astype(str).str.split().str.len().mean() >= 5):
+            if scanned.get("kind") == "direct_identifier":
+                plan.reasons[name] = f"an identifier by the scan ({scanned.get('entity') or 'its name and values'})"
+            else:
+                plan.reasons[name] = "an identifier by its type"
+        elif scanned.get("kind") == "free_text" or (
+            kind == "text" and name not in forced and present.astype(str).str.split().str.len().mean() >= 5
+        ):
             plan.fills[name] = {"how": "null"}
             plan.notes.append(f"{name}: free text is not modelled (it would copy sentences about real people); left empty.")
-        elif kind in ("category", "text") and present.nunique() > 20 and present.nunique() > 0.5 * len(present):
-            # mostly unique short text (names, codes, addresses) identifies people even when no scan said so
+            plan.reasons[name] = "free text (not modelled: it would copy sentences about real people)"
+        elif kind in ("category", "text") and (numbers := _measurements(values, present)) is not None:
+            # a measurement written as text (a lab value with "." or "<5" among the numbers) is modelled as the number it is
+            table[name], plan.kinds[name] = numbers, "float"
+            plan.modelled.append(name)
+            unreadable = int(numbers.isna().sum() - values.isna().sum())
+            plan.notes.append(
+                f"{name}: numbers stored as text; modelled as numbers"
+                + (f" ({unreadable:,} values that are not numbers read as missing)." if unreadable else ".")
+            )
+            plan.numbers_from_text.append(name)
+        elif (
+            scan is None
+            and name not in forced
+            and kind in ("category", "text")
+            and present.nunique() > 20
+            and present.nunique() > 0.5 * len(present)
+        ):
+            # without a scan, mostly unique short text (names, codes, addresses) is taken for an identifier
             plan.fills[name] = {"how": "code"}
-            plan.notes.append(f"{name}: mostly unique values, treated as an identifier: not modelled; filled with fresh codes.")
+            plan.notes.append(
+                f"{name}: mostly unique values and no scan of the table, treated as an identifier: not modelled; filled with fresh codes."
+            )
+            plan.reasons[name] = "mostly unique values, no scan: taken for an identifier"
         elif present.nunique() == 1:
             value = present.iloc[0]
             plan.fills[name] = {
@@ -136,16 +216,43 @@ def make_plan(frame: pd.DataFrame, schema: list[dict], scan: dict | None = None)
                 "missing": float(values.isna().mean()),
             }
             plan.notes.append(f"{name}: one value throughout; kept as that constant.")
-        elif kind in ("category", "text", "bool"):
+            plan.reasons[name] = "one value throughout"
+        elif kind in ("category", "text", "bool", "id") and not (kind == "id" and pd.api.types.is_numeric_dtype(values)):
             folded, note = _fold_levels(values)
             table[name] = folded
             plan.kinds[name] = "bool" if kind == "bool" else "category"
+            if name in forced:
+                plan.notes.append(f"{name}: modelled on request, as categories (levels seen fewer than {MIN_LEVEL_COUNT} times folded).")
             plan.modelled.append(name)
             if note:
                 plan.notes.append(f"{name}: {note}")
         else:
+            if kind == "id":  # a numeric identifier modelled on request is a number like any other
+                plan.kinds[name] = "int" if pd.api.types.is_integer_dtype(values) else "float"
+                plan.notes.append(f"{name}: modelled on request, as a number.")
             plan.modelled.append(name)
     return plan, table
+
+
+def _measurements(values: pd.Series, present: pd.Series) -> pd.Series | None:
+    """The column as numbers when it holds numbers written as text (at least 95 % of its values read as one and
+    they take more than a handful of values), else None. Only for text: a numeric column is returned as is."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return None
+    from workbench.datasets.ingest import MISSING_MARKERS
+
+    text = present.astype(str).str.strip()
+    text = text[~text.str.lower().isin(MISSING_MARKERS)]  # SAS's ".", "NA", "n/a": missing, not a word
+    numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    if text.empty or numbers.notna().mean() < 0.95 or numbers.nunique() <= 20 or text.str.match(r"^[-+]?0\d").any():  # 02134 is a code
+        return None
+    return read_numbers(values)
+
+
+def read_numbers(values: pd.Series) -> pd.Series:
+    """Numbers written as text as floats (thousands commas dropped); what does not read as a number is missing."""
+    out = pd.to_numeric(values.astype("string").str.strip().str.replace(",", "", regex=False), errors="coerce")
+    return pd.Series(out.to_numpy(dtype=float, na_value=np.nan), index=values.index)
 
 
 def _identifier_fill(kind: str, entity: str | None, present: pd.Series) -> dict:

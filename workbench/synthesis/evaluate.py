@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.synthesis.base import as_numbers
+from workbench.synthesis.base import OTHER, as_numbers
 
 NUMERIC = ("int", "float", "date", "datetime")
 MAX_PAIR_COLUMNS = 40
 MAX_DISTANCE_ROWS = 5000
 BINS = 10
+MAX_UTILITY_LEVELS = 200
 
 
 def _labels(values: pd.Series) -> pd.Series:
@@ -275,10 +276,13 @@ def utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
             if kinds[name] in NUMERIC:
                 cols.append(as_numbers(frame[name], kinds[name]))
             else:
-                cols.append(pd.Categorical(_labels(frame[name]), categories=categories[name]).codes.astype(float))
+                codes = pd.Categorical(_labels(frame[name]), categories=categories[name]).codes.astype(float)
+                codes[codes < 0] = np.nan
+                cols.append(codes)
         return np.column_stack(cols)
 
-    categories = {n: sorted(set(_labels(train[n])) | set(_labels(synthetic[n]))) for n in features if kinds[n] not in NUMERIC}
+    # a category's commonest levels in the real rows (a tree model takes at most 255); the rest read as missing
+    categories = {n: _labels(train[n]).value_counts().index[:MAX_UTILITY_LEVELS].tolist() for n in features if kinds[n] not in NUMERIC}
     categorical = [i for i, n in enumerate(features) if kinds[n] not in NUMERIC]
 
     def score(fit_on: pd.DataFrame) -> float:
@@ -308,32 +312,168 @@ def utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
     }
 
 
+SHARE_TOLERANCE = 0.05  # a subgroup whose share of the rows moved more than this (absolute) is flagged
+RATE_TOLERANCE = 0.10  # and one whose target rate (or mean, in real standard deviations) moved more than this
+MIN_SUBGROUP_ROWS = 20  # below this a real subgroup's rate is too noisy to judge: shown, not flagged on rate
+MAX_SUBGROUPS = 30
+
+
+def _subgroups(real: pd.Series, synthetic: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """Subgroup labels: a category's levels, a number's quintiles of the real column (as ranges a reader can use).
+    Levels held by fewer than MIN_SUBGROUP_ROWS real rows are pooled as OTHER on both sides: the report is read by
+    people who may not see the real rows, and a rare level named with its count points at someone."""
+    if kind not in NUMERIC:
+        a, b = _labels(real), _labels(synthetic)
+        counts = a.value_counts()
+        kept = set(counts[counts >= MIN_SUBGROUP_ROWS].index)
+        return a.where(a.isin(kept), OTHER), b.where(b.isin(kept), OTHER)
+    a, b = as_numbers(real, kind), as_numbers(synthetic, kind)
+    edges = np.unique(np.nanquantile(a, np.linspace(0, 1, 6))) if np.isfinite(a).any() else np.array([0.0])
+    shown = [_edge(e, kind) for e in edges]
+
+    def label(x: np.ndarray) -> pd.Series:
+        index = np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, max(len(edges) - 2, 0))
+        out = np.array([f"{shown[i]} to {shown[i + 1]}" if len(edges) > 1 else shown[0] for i in index], dtype=object)
+        out[np.isnan(x)] = "\x00missing"
+        return pd.Series(out)
+
+    return label(a), label(b)
+
+
+def _edge(value: float, kind: str) -> str:
+    if kind in ("date", "datetime"):
+        return str(pd.Timestamp(int(value)).date())
+    return f"{value:.4g}"
+
+
+def bias(train: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], groups: list[str], target: str | None) -> dict:
+    """For each sensitive or quasi-identifying attribute: its subgroups' share of the rows and the target's rate in
+    each (the share of its rarer class, or its mean for a number), real against synthetic; a subgroup that moved
+    beyond the tolerances, or vanished from the copy, is flagged. A copy that keeps the averages but drops the rare
+    group, or flattens its outcome, is a biased copy, whatever its fidelity score says."""
+    target_kind = kinds.get(target) if target else None
+    numeric_target = target_kind in ("float", "int") and target and train[target].nunique() > 10
+    positive = None
+    if target and not numeric_target:
+        counts = _labels(train[target]).value_counts()
+        positive = counts.index[-1] if len(counts) > 1 else None  # the rarer class: the outcome a model is asked about
+    if numeric_target:
+        real_y = as_numbers(train[target], target_kind)
+        spread = float(np.nanstd(real_y)) or 1.0
+
+    def rate(frame: pd.DataFrame, mask: np.ndarray) -> float | None:
+        if not mask.any():
+            return None
+        if numeric_target:
+            values = as_numbers(frame[target], target_kind)[mask]
+            return float(np.nanmean(values)) if np.isfinite(values).any() else None
+        return float((_labels(frame[target]).to_numpy()[mask] == positive).mean())
+
+    attributes, flagged = {}, 0
+    for name in groups:
+        if name not in train.columns or name == target:
+            continue
+        real_labels, synthetic_labels = _subgroups(train[name], synthetic[name], kinds[name])
+        real_share = real_labels.value_counts(normalize=True)
+        synthetic_share = synthetic_labels.value_counts(normalize=True)
+        rows = []
+        for level in real_share.index[:MAX_SUBGROUPS]:
+            real_mask, synthetic_mask = (real_labels == level).to_numpy(), (synthetic_labels == level).to_numpy()
+            row = {
+                "subgroup": "missing" if level == "\x00missing" else str(level),
+                "real_rows": int(real_mask.sum()) if real_mask.sum() >= MIN_SUBGROUP_ROWS else f"fewer than {MIN_SUBGROUP_ROWS}",
+                "real_share": round(float(real_share[level]), 4),
+                "synthetic_share": round(float(synthetic_share.get(level, 0.0)), 4),
+            }
+            reasons = []
+            if not synthetic_mask.any():
+                reasons.append("absent from the copy")
+            elif abs(row["real_share"] - row["synthetic_share"]) > SHARE_TOLERANCE:
+                reasons.append("share moved")
+            if target and (numeric_target or positive is not None):
+                real_rate, synthetic_rate = rate(train, real_mask), rate(synthetic, synthetic_mask)
+                row["real_rate"] = None if real_rate is None else round(real_rate, 4)
+                row["synthetic_rate"] = None if synthetic_rate is None else round(synthetic_rate, 4)
+                if real_rate is not None and synthetic_rate is not None and real_mask.sum() >= MIN_SUBGROUP_ROWS:
+                    moved = abs(real_rate - synthetic_rate) / (spread if numeric_target else 1.0)
+                    if moved > RATE_TOLERANCE:
+                        reasons.append("target rate moved")
+            row["flags"] = reasons
+            flagged += bool(reasons)
+            rows.append(row)
+        attributes[name] = {"subgroups": rows, "levels": int(len(real_share)), "shown": len(rows)}
+    out = {
+        "attributes": attributes,
+        "flagged": flagged,
+        "tolerances": {"share": SHARE_TOLERANCE, "rate": RATE_TOLERANCE, "min_rows_for_rate": MIN_SUBGROUP_ROWS},
+    }
+    if target:
+        out["target"] = target
+        out["rate"] = (
+            f"mean of {target} (moves counted in real standard deviations)" if numeric_target else f"share of {target} = {positive}"
+        )
+    if not attributes:
+        out["note"] = "No sensitive or quasi-identifying column is modelled (from the scan), so no subgroup was checked."
+    return out
+
+
 def evaluate(
-    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str], *, target: str | None = None, seed: int = 0
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    target: str | None = None,
+    seed: int = 0,
+    modelled: list[str] | None = None,
+    reasons: dict[str, str] | None = None,
+    groups: list[str] | None = None,
 ) -> dict:
-    """The whole report on the modelled columns (identifiers and filled columns are left out: they hold no real data)."""
+    """The whole report. Fidelity is scored over every column of the copy — the ones the generator did not model
+    (identifiers filled with fresh values, free text left empty) included, each with the reason it was not
+    modelled, so a copy that fills a column with noise cannot score well on it. Privacy and utility are measured
+    on the modelled columns: the filled ones hold values drawn from no record."""
     rng = np.random.default_rng(seed)
-    columns = [c for c in train.columns if c in synthetic.columns]
-    train, holdout, synthetic = train[columns], holdout[columns], synthetic[columns]
-    shapes = column_shapes(train, synthetic, kinds)
-    pairs = pair_trends(train, synthetic, kinds, rng)
+    lacking = [c for c in train.columns if c not in synthetic.columns]
+    if lacking:
+        raise ValueError(f"The synthetic table lacks {len(lacking)} of the real table's columns: {', '.join(map(str, lacking))}")
+    columns = list(train.columns)
+    modelled = [c for c in (columns if modelled is None else modelled) if c in columns]
+    reasons = reasons or {}
+    shapes = column_shapes(train[columns], synthetic[columns], kinds)
+    for shape in shapes:
+        shape["modelled"] = shape["column"] in modelled
+        if not shape["modelled"]:
+            shape["reason"] = reasons.get(shape["column"], "not modelled")
+    pairs = pair_trends(train[columns], synthetic[columns], kinds, rng)
     shape_mean = float(np.mean([s["score"] for s in shapes])) if shapes else 0.0
     pair_mean = float(np.mean([p["score"] for p in pairs])) if pairs else shape_mean
+    kept = [s["score"] for s in shapes if s["modelled"]]
+    kept_pairs = [p["score"] for p in pairs if all(c in modelled for c in p["columns"])]
+    kept_shape = float(np.mean(kept)) if kept else 0.0
+    kept_pair = float(np.mean(kept_pairs)) if kept_pairs else kept_shape
+    train_m, holdout_m, synthetic_m = train[modelled], holdout[modelled], synthetic[modelled]
     report = {
         "columns": columns,
+        "modelled": modelled,
+        "unmodelled": [{"column": s["column"], "reason": s["reason"], "score": s["score"]} for s in shapes if not s["modelled"]],
         "rows": {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
         "fidelity": {
             "score": round(100 * (shape_mean + pair_mean) / 2, 2),
             "column_shapes": round(shape_mean, 4),
             "pair_trends": round(pair_mean, 4),
+            "columns_scored": len(shapes),
+            "modelled_score": round(100 * (kept_shape + kept_pair) / 2, 2) if kept else None,
             "per_column": shapes,
             "per_pair": pairs,
         },
-        "privacy": privacy(train, holdout, synthetic, kinds, rng) if columns else {"note": "no modelled columns"},
+        "privacy": privacy(train_m, holdout_m, synthetic_m, kinds, rng) if modelled else {"note": "no modelled columns"},
     }
     if target:
-        if target not in columns:
+        if target not in modelled:
             report["utility"] = {"note": f"The target '{target}' is not a modelled column."}
         else:
-            report["utility"] = utility(train, holdout, synthetic, kinds, target)
+            report["utility"] = utility(train_m, holdout_m, synthetic_m, kinds, target)
+    if groups is not None:
+        report["bias"] = bias(train_m, synthetic_m, kinds, [g for g in groups if g in modelled], target if target in modelled else None)
     return report

@@ -8,7 +8,11 @@ from workbench.synthesis.generators import LABELS
 def version_panel(version, membership) -> dict:
     evaluation = actions.read_report(version)
     charts = {"synthesis": chart_figures.column_scores(evaluation["fidelity"]["per_column"])} if evaluation else {}
+    from workbench.access import can
+
+    preview = actions.plan_preview(version) if can(membership, "run") and version.row_count else None
     return {
+        "synthesis_plan": preview,
         "evaluation": evaluation,
         "charts": charts,
         "synthesis_methods": list(LABELS.items()),

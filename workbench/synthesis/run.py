@@ -29,6 +29,7 @@ def synthesize(
     delta: float | None = None,
     holdout_share: float = HOLDOUT_SHARE,
     max_epochs: float | None = None,
+    choices: dict[str, str] | None = None,
     progress=lambda percent, message: None,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """The synthetic table, the report, and the fitted model (JSON; it holds real quantiles: store it encrypted)."""
@@ -38,11 +39,11 @@ def synthesize(
     if rows < 1:
         raise SynthesisError("Ask for at least one synthetic row.")
     started = time.perf_counter()
-    plan, table = make_plan(frame, schema, scan)
+    plan, table = make_plan(frame, schema, scan, choices)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(table))
     held = int(round(len(table) * holdout_share)) if len(table) * holdout_share >= MIN_HOLDOUT_ROWS else 0
-    holdout, train = table.iloc[order[:held]], table.iloc[order[held:]]
+    train = table.iloc[order[held:]]  # the holdout is only for the report, on the real values below
     if not held:
         plan.notes.append(
             f"Too few rows to hold {MIN_HOLDOUT_ROWS} out: fitted on all of them, and privacy is not measured against a holdout."
@@ -62,8 +63,18 @@ def synthesize(
     _redraw_real_identifiers(synthetic, table, plan, np.random.default_rng(seed + 2000))
     sampled = time.perf_counter()
     progress(70, "Evaluating fidelity, utility and privacy")
-    kinds = {name: plan.kinds[name] for name in plan.modelled}
-    report = evaluate(train[plan.modelled], holdout[plan.modelled], synthetic[plan.modelled], kinds, target=target, seed=seed)
+    real = plan.real_values(frame)
+    report = evaluate(
+        real.iloc[order[held:]],
+        real.iloc[order[:held]],
+        synthetic,
+        plan.kinds,
+        target=target,
+        seed=seed,
+        modelled=plan.modelled,
+        reasons=plan.reasons,
+        groups=None if scan is None else _groups(scan),
+    )
     report["generator"] = {
         "method": method,
         "seed": seed,
@@ -84,6 +95,13 @@ def synthesize(
     report["modelled"] = plan.modelled
     report["exact_copies_removed"] = removed
     return synthetic, report, generator.to_json()
+
+
+def _groups(scan: dict) -> list[str]:
+    """The columns the bias check splits the rows by: those the scan found sensitive or quasi-identifying."""
+    from workbench.privacy.classify import QUASI, SENSITIVE
+
+    return [c["name"] for c in scan.get("columns", []) if c.get("kind") in (QUASI, SENSITIVE)]
 
 
 def _sample_without_copies(generator, train: pd.DataFrame, plan, rows: int, seed: int) -> tuple[pd.DataFrame, int]:

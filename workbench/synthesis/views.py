@@ -29,6 +29,11 @@ def _number(value: str, label: str) -> float | None:
         raise Refused(f"{label} must be a number.") from None
 
 
+def _choices(form) -> dict[str, str]:
+    """The plan's changes from the form: a `column:NAME` field per column, empty for "as planned"."""
+    return {key[len("column:") :]: value for key, value in form.items() if key.startswith("column:") and value}
+
+
 @login_required
 @require_POST
 def synthesize(request: HttpRequest, version_id: int) -> HttpResponse:
@@ -42,6 +47,7 @@ def synthesize(request: HttpRequest, version_id: int) -> HttpResponse:
             target=request.POST.get("target", ""),
             seed=_whole(request.POST.get("seed", ""), "Seed"),
             epsilon=_number(request.POST.get("epsilon", ""), "Epsilon"),
+            columns=_choices(request.POST),
         )
     except Refused as problem:
         messages.error(request, str(problem))

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
-from workbench.synthesis.base import make_plan
+from workbench.synthesis.base import make_plan, read_numbers
 from workbench.synthesis.evaluate import evaluate
 
 
@@ -36,18 +36,21 @@ class Command(BaseCommand):
         missing = [c for c in frames["real"].columns if c not in frames["synthetic"].columns]
         if missing:
             raise CommandError(f"The synthetic table lacks these columns of the real one: {', '.join(missing)}")
-        plan, real_table = make_plan(frames["real"], schema)
-        kinds = {name: plan.kinds[name] for name in plan.modelled}
+        plan, _ = make_plan(frames["real"], schema)
         notes = list(plan.notes)
+        real_table = plan.real_values(frames["real"])
         if "holdout" in frames:
-            train, held = real_table, make_plan(frames["holdout"], schema)[1]
+            train, held = real_table, plan.real_values(frames["holdout"])
         else:
             shuffled = real_table.sample(frac=1.0, random_state=0)
             train, held = shuffled.iloc[: len(shuffled) // 2], shuffled.iloc[len(shuffled) // 2 :]
             notes.append("No --holdout given: half the real rows stand in for a holdout, so the privacy figures are indicative only.")
         if target and target not in plan.modelled:
             raise CommandError(f"--target '{target}' is not a modelled column of the real table.")
-        report = evaluate(train[plan.modelled], held[plan.modelled], frames["synthetic"][plan.modelled], kinds, target=target)
+        synthetic_table = frames["synthetic"].reset_index(drop=True).copy()
+        for name in plan.numbers_from_text:
+            synthetic_table[name] = read_numbers(synthetic_table[name])
+        report = evaluate(train, held, synthetic_table, plan.kinds, target=target, modelled=plan.modelled, reasons=plan.reasons)
         report["notes"] = notes
         text = json.dumps(report, indent=2, default=str)
         if out:
