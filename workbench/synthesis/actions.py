@@ -1,5 +1,6 @@
 """Domain functions of the synthesis stage: start a run, run it (fit, sample, evaluate, store), read reports."""
 
+import functools
 import json
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from workbench.errors import Refused
 from workbench.jobs.actions import JobError, create_job
 from workbench.storage import read_encrypted_json, sibling_path, unwrap_key, write_encrypted_json
 from workbench.synthesis import ledger
-from workbench.synthesis.base import SynthesisError, check_choices
+from workbench.synthesis.base import WRITE, SynthesisError, check_choices
 from workbench.synthesis.generators import GENERATORS
 from workbench.synthesis.models import PrivacySpend
 from workbench.synthesis.run import synthesize, to_arrow
@@ -29,10 +30,14 @@ def start_synthesize(
     epsilon: float | None = None,
     delta: float | None = None,
     columns: dict[str, str] | None = None,
+    text_epsilon: float | None = None,
 ):
     """Check the request (every problem named, nothing started), spend from the privacy budget for a DP run,
-    and queue the job. `columns` changes the plan column by column ("model" or "leave out"; see `plan_preview`)."""
+    and queue the job. `columns` changes the plan column by column ("model", "leave out" or "write text"; see
+    `plan_preview`). A copy that writes text runs where the deep generator does (its packages, its queue); with
+    `text_epsilon` its text model trains under DP-SGD and that ε is spent from the budget too."""
     problems = []
+    writes = False
     if columns:
         from workbench.privacy.actions import read_scan
 
@@ -41,14 +46,23 @@ def start_synthesize(
             check_choices(columns, [c["name"] for c in version.schema], read_scan(version) or _classify(version))
         except SynthesisError as error:
             problems.append(str(error))
-    if method == "dp":
+        else:
+            writes = [name for name, how in columns.items() if how == WRITE]
+            if writes:
+                problems.extend(_text_problems(version, writes))
+    if method == "dp" or (method == "deep" and (epsilon is not None or delta is not None)):  # deep with ε: DP-SGD
         if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) or not 0 < epsilon <= 100:
-            problems.append("A DP run needs epsilon, a number above 0 and at most 100.")
+            problems.append(f"A DP {method} run needs epsilon, a number above 0 and at most 100.")
         delta = settings.DP_DELTA_PER_RUN if delta is None else delta
         if not isinstance(delta, int | float) or isinstance(delta, bool) or not 0 < delta < 1:
             problems.append("delta must be a number between 0 and 1.")
     elif epsilon is not None or delta is not None:
-        problems.append("epsilon and delta apply to the dp method only.")
+        problems.append("epsilon and delta apply to the dp method, and to deep (trained under DP-SGD), only.")
+    if text_epsilon is not None:
+        if not isinstance(text_epsilon, int | float) or isinstance(text_epsilon, bool) or not 0 < text_epsilon <= 100:
+            problems.append("text_epsilon must be a number above 0 and at most 100.")
+        elif not writes:
+            problems.append('text_epsilon applies when a column is set to "write text".')
     if method not in GENERATORS:
         problems.append(f"Method must be one of: {', '.join(GENERATORS)}.")
     if rows is not None and not (isinstance(rows, int) and not isinstance(rows, bool) and 1 <= rows <= settings.SYNTH_MAX_ROWS):
@@ -60,13 +74,16 @@ def start_synthesize(
     if problems:
         raise Refused(" ".join(problems))
     params = {"method": method, "rows": rows or version.row_count, "target": target or None, "seed": 0 if seed is None else seed}
-    if method == "dp":
+    if method == "dp" or (method == "deep" and epsilon is not None):
         params.update(epsilon=float(epsilon), delta=float(delta))
     if columns:
         params["columns"] = dict(columns)
+    if text_epsilon is not None:
+        params.update(text_epsilon=float(text_epsilon), text_delta=settings.DP_DELTA_PER_RUN)
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)  # one run at a time takes from the budget
-        entry = ledger.spend(dataset=dataset, epsilon=params["epsilon"], delta=params["delta"], user=user) if method == "dp" else None
+        spend = (params.get("epsilon", 0.0) + params.get("text_epsilon", 0.0), params.get("delta", 0.0) + params.get("text_delta", 0.0))
+        entry = ledger.spend(dataset=dataset, epsilon=spend[0], delta=spend[1], user=user) if spend[0] else None
         job = create_job(
             kind="synthesize",
             user=user,
@@ -74,7 +91,7 @@ def start_synthesize(
             dataset=version.dataset,
             version=version,
             params=params,
-            queue=settings.SYNTH_DEEP_QUEUE if method == "deep" else None,
+            queue=settings.SYNTH_DEEP_QUEUE if method == "deep" or writes else None,
         )
         if entry:
             PrivacySpend.objects.filter(pk=entry.pk).update(job=job)
@@ -94,6 +111,7 @@ def synthesize_version(
     epsilon: float | None = None,
     delta: float | None = None,
     choices: dict[str, str] | None = None,
+    text_epsilon: float | None = None,
     progress,
 ) -> Version:
     """Fit `method` to the version and write a SYNTHETIC version with its evaluation report and model; a DP run's
@@ -115,6 +133,7 @@ def synthesize_version(
             epsilon=epsilon,
             delta=delta,
             choices=choices,
+            text_epsilon=text_epsilon,
             progress=progress,
         )
     except SynthesisError as error:
@@ -134,8 +153,12 @@ def synthesize_version(
         "notes": report["notes"],
         "generator": report["generator"],
     }
-    if method == "dp":
+    if epsilon:
         made_by.update(epsilon=epsilon, delta=delta)
+    if "text" in report:
+        made_by["text"] = {"columns": report["generator"]["text"]["columns"], "measures": report["text"]}
+        if text_epsilon:
+            made_by["text"].update(epsilon=text_epsilon, delta=report["generator"]["text"]["delta"])
     created = datasets.store_table(
         dataset=version.dataset,
         table=to_arrow(synthetic, table.schema),
@@ -185,16 +208,50 @@ def plan_preview(version: Version) -> dict:
             how = {"null": "left empty", "constant": "kept as its one value", "sequence": "numbered 1, 2, 3…", "dates": "fresh dates"}.get(
                 fill["how"], f"fresh {fill['how']} values"
             )
-            rows.append({"column": name, "action": "fill", "how": how, "reason": plan.reasons.get(name, "")})
-    return {"columns": rows, "sampled_rows": len(frame), "of_rows": version.row_count, "scanned": stored is not None}
+            reason = plan.reasons.get(name, "")
+            rows.append({"column": name, "action": "fill", "how": how, "reason": reason, "text": reason.startswith("free text")})
+    from workbench.synthesis import text
+
+    return {
+        "columns": rows,
+        "sampled_rows": len(frame),
+        "of_rows": version.row_count,
+        "scanned": stored is not None,
+        "text_model": text.available(),  # whether "write text" can be chosen for the free-text columns
+    }
+
+
+def _text_problems(version: Version, columns: list[str]) -> list[str]:
+    """Why the text model cannot write these columns of this version (nothing when it can)."""
+    from workbench.synthesis import text
+
+    if not text.available():
+        return [
+            "Writing synthetic text needs the text model's packages (requirements-gpu.txt), which this server lacks; "
+            "leave the text columns out or install them."
+        ]
+    preview = {row["column"]: row for row in plan_preview(version)["columns"]}
+    return [
+        f"'{name}' is not free text by this table's scan, so no text model writes it."
+        for name in columns
+        if not preview.get(name, {}).get("text")
+    ]
 
 
 def _classify(version: Version) -> dict:
-    """Without a stored scan, classify the columns now (from a sample; seconds) so identifiers stay out of the model."""
+    """Without a stored scan, classify the columns now (from a sample; seconds) so identifiers stay out of the model.
+    A version never changes, so its classification is made once per process (the page, the request and the job
+    each ask for it) and handed out as a fresh copy."""
+    return json.loads(_classified(version.pk, version.file))
+
+
+@functools.lru_cache(maxsize=32)
+def _classified(version_id: int, file: str) -> str:
     from workbench.privacy.scan import scan_parquet
     from workbench.storage import open_version
 
-    return scan_parquet(lambda: open_version(version), schema=version.schema)
+    version = Version.objects.select_related("dataset").get(pk=version_id)
+    return json.dumps(scan_parquet(lambda: open_version(version), schema=version.schema), default=str)
 
 
 def _report_path(version: Version) -> str:

@@ -17,7 +17,7 @@ def synthesize(request, version_id: int):
         raise BadRequest("'seed' must be a whole number.")
     columns = body.get("columns")
     if columns is not None and (not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values())):
-        raise BadRequest('\'columns\' must map column names to "model" or "leave out".')
+        raise BadRequest('\'columns\' must map column names to "model", "leave out" or "write text".')
     job = actions.start_synthesize(
         version=version,
         user=request.user,
@@ -28,6 +28,7 @@ def synthesize(request, version_id: int):
         epsilon=body.get("epsilon"),
         delta=body.get("delta"),
         columns=columns,
+        text_epsilon=body.get("text_epsilon"),
     )
     return JsonResponse({"job": job.as_json()}, status=202)
 

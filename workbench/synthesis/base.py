@@ -5,7 +5,8 @@ Direct identifiers and ID-like columns are never modelled: they are re-generated
 (sequences, or Faker-style values that come from no real record). Free text is not modelled either;
 all-null and constant columns are filled as they were; categories with very many levels keep their
 common levels and fold the rare ones (which single people out) into "(other)". Every such decision is
-a note in the report.
+a note in the report. A free-text column can instead be written by a language model trained here, on the
+text with its identifiers replaced by tags (`text.py`), when the person who runs the copy asks for it.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -56,6 +57,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # why a column is filled instead of modelled
     numbers_from_text: list[str] = field(default_factory=list)  # text columns modelled as the numbers they hold
+    texts: list[str] = field(default_factory=list)  # free-text columns written by the text model
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -85,7 +87,7 @@ class Plan:
 
 def _fill(fill: dict, rows: int, rng: np.random.Generator) -> pd.Series:
     how = fill["how"]
-    if how == "null":
+    if how in ("null", "text"):  # text: written by the text model once the rows are sampled
         return pd.Series([None] * rows, dtype="object")
     if how == "constant":
         values = pd.Series([fill["value"]] * rows, dtype="object")
@@ -108,8 +110,9 @@ def _fill(fill: dict, rows: int, rng: np.random.Generator) -> pd.Series:
     raise ValueError(f"unknown fill {how!r}")
 
 
-MODEL, LEAVE_OUT = "model", "leave out"
-CHOICES = (MODEL, LEAVE_OUT)
+MODEL, LEAVE_OUT, WRITE = "model", "leave out", "write text"
+CHOICES = (MODEL, LEAVE_OUT, WRITE)
+TEXT_REASON = "free text, written by a language model trained here on the text with its identifiers replaced by tags"
 
 
 def make_plan(
@@ -117,12 +120,25 @@ def make_plan(
 ) -> tuple[Plan, pd.DataFrame]:
     """Decide per column what the generator models; returns the plan and the table as the model will see it
     (rare levels folded). `choices` are the person's changes to that plan, column by column: "model" a column the
-    plan would fill (never a direct identifier by the scan, nor free text), or "leave out" one it would model
-    (left empty)."""
+    plan would fill (never a direct identifier by the scan, nor free text), "leave out" one it would model
+    (left empty), or "write text" a free-text column (written by the text model instead of left empty)."""
     if frame.empty or len(frame) < 2:
         raise SynthesisError(f"A synthetic copy needs at least 2 rows to learn from; this table has {len(frame)}.")
     choices = check_choices(choices or {}, list(frame.columns), scan)
     plan, table = _plan(frame, schema, scan, forced={c for c, how in choices.items() if how == MODEL})
+    for name, how in choices.items():
+        if how != WRITE:
+            continue
+        if plan.reasons.get(name, "").startswith("free text"):
+            plan.texts.append(name)
+            plan.fills[name] = {"how": "text"}
+            plan.reasons[name] = TEXT_REASON
+            plan.notes = [n for n in plan.notes if not n.startswith(f"{name}: free text is not modelled")]
+            plan.notes.append(
+                f"{name}: free text, written by the text model (trained on the text with every identifier replaced by a tag)."
+            )
+        else:
+            raise SynthesisError(f"'{name}' is not free text by this table's scan, so no text model writes it; model it or leave it out.")
     for name, how in choices.items():
         if how == LEAVE_OUT and name in plan.modelled:
             plan.modelled.remove(name)
@@ -145,11 +161,16 @@ def check_choices(choices: dict[str, str], columns: list[str], scan: dict | None
         if name not in columns:
             problems.append(f"'{name}' is not a column of this table.")
         elif how not in CHOICES:
-            problems.append(f'\'{name}\': the choice must be "model" or "leave out", not {str(how)[:40]!r}.')
+            problems.append(f'\'{name}\': the choice must be "model", "leave out" or "write text", not {str(how)[:40]!r}.')
         elif how == MODEL and found.get(name, {}).get("kind") == "direct_identifier":
             problems.append(f"'{name}' is a direct identifier by the scan and is never modelled; anonymise it first.")
         elif how == MODEL and found.get(name, {}).get("kind") == "free_text":
-            problems.append(f"'{name}' is free text and is never modelled: it would copy sentences about real people.")
+            problems.append(
+                f"'{name}' is free text and is never modelled as categories: it would copy sentences about real people. "
+                '"write text" has a language model write new text for it.'
+            )
+        elif how == WRITE and found.get(name, {}).get("kind") == "direct_identifier":
+            problems.append(f"'{name}' is a direct identifier by the scan; no text is written for it.")
     if problems:
         raise SynthesisError(" ".join(problems))
     return dict(choices)

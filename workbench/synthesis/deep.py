@@ -11,6 +11,10 @@ statistics it samples from, which are stored encrypted like every other model.
 The engine's value protection is on: rare categories are never sampled as themselves (they are replaced by
 common ones) and numeric extremes are clipped to a protected range, so a single person's outlier does not
 reappear in the synthetic copy.
+
+With `epsilon` the network is trained under DP-SGD (opacus, through the engine) and the value ranges are found
+with noisy histograms: a tenth of ε for the ranges, the rest for training, which stops when the accountant
+reaches it. The (ε, δ) hold for the rows it was fitted on; the ε reached is reported.
 """
 
 import base64
@@ -61,10 +65,21 @@ def available() -> bool:
 class TabularARGN(Generator):
     method = "deep"
 
-    def __init__(self, *, max_epochs: float | None = None, max_minutes: float | None = None, device: str | None = None):
+    def __init__(
+        self,
+        *,
+        max_epochs: float | None = None,
+        max_minutes: float | None = None,
+        device: str | None = None,
+        epsilon: float | None = None,
+        delta: float | None = None,
+    ):
         self.max_epochs = float(max_epochs or settings.SYNTH_DEEP_MAX_EPOCHS)
         self.max_minutes = float(max_minutes or settings.SYNTH_DEEP_MAX_MINUTES)
         self.device = device or settings.SYNTH_DEEP_DEVICE
+        self.epsilon = epsilon
+        self.delta = (settings.DP_DELTA_PER_RUN if delta is None else delta) if epsilon else None
+        self.spent = None
         self.progress = lambda percent, message: None
 
     def fit(self, frame: pd.DataFrame, plan: Plan, *, seed: int = 0) -> None:
@@ -88,15 +103,18 @@ class TabularARGN(Generator):
                 workspace_dir=workspace,
                 tgt_encoding_types={n: ENCODINGS[plan.kinds[n]] for n in self.columns},
             )
-            engine.analyze(workspace_dir=workspace, value_protection=True)
+            privacy = dp_config(self.epsilon, self.delta)
+            engine.analyze(workspace_dir=workspace, value_protection=True, differential_privacy=privacy)
             engine.encode(workspace_dir=workspace)
             engine.train(
                 workspace_dir=workspace,
                 max_epochs=self.max_epochs,
                 max_training_time=self.max_minutes,
                 device=device,
+                differential_privacy=privacy,
                 update_progress=_TrainingProgress(self.progress),
             )
+            self.spent = spent_epsilon(workspace, 0.1 * self.epsilon) if self.epsilon else None
             self.archive = _pack(workspace)
         except SynthesisError:
             raise
@@ -162,6 +180,9 @@ class TabularARGN(Generator):
             "max_epochs": self.max_epochs,
             "max_minutes": self.max_minutes,
             "decimals": self.decimals,
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "epsilon_reached": self.spent,
             "archive": self.archive,  # zip of the network's weights and the column statistics, base64
             "plan": self.plan.to_json(),
         }
@@ -177,6 +198,27 @@ class _TrainingProgress:
         if total and completed is not None:
             self.report(20 + 30 * min(completed / total, 1.0), "Training the deep generator")
         return None
+
+
+def dp_config(epsilon: float | None, delta: float | None):
+    """The engine's DP-SGD settings for a total ε: a tenth for the value ranges, the rest for training."""
+    if not epsilon:
+        return None
+    from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+    return DifferentialPrivacyConfig(max_epsilon=0.9 * epsilon, delta=delta, value_protection_epsilon=0.1 * epsilon)
+
+
+def spent_epsilon(workspace: Path, value_ranges: float) -> float | None:
+    """The ε the engine's accountant reached (its progress log's last row), plus the ε of the value ranges."""
+    log = workspace / "ModelStore/model-data/progress-messages.csv"
+    try:
+        frame = pd.read_csv(log)
+    except (OSError, ValueError):
+        return None
+    if "dp_eps" not in frame.columns or frame["dp_eps"].dropna().empty:
+        return None
+    return round(float(frame["dp_eps"].dropna().iloc[-1]) + value_ranges, 4)
 
 
 def _device(setting: str) -> str:

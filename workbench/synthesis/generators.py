@@ -13,7 +13,7 @@ def generator_for(method: str, **options):
     if method == "dp":
         return DPMarginals(epsilon=options.get("epsilon") or 1.0, delta=options.get("delta") or 1e-6)
     if method == "deep":
-        return TabularARGN(max_epochs=options.get("max_epochs"))
+        return TabularARGN(max_epochs=options.get("max_epochs"), epsilon=options.get("epsilon"), delta=options.get("delta"))
     if method in GENERATORS:
         return GENERATORS[method]()
     raise SynthesisError(f"Unknown method '{method}'; use one of: {', '.join(GENERATORS)}.")

@@ -30,6 +30,8 @@ def synthesize(
     holdout_share: float = HOLDOUT_SHARE,
     max_epochs: float | None = None,
     choices: dict[str, str] | None = None,
+    text_epsilon: float | None = None,
+    text_epochs: float | None = None,
     progress=lambda percent, message: None,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """The synthetic table, the report, and the fitted model (JSON; it holds real quantiles: store it encrypted)."""
@@ -56,11 +58,16 @@ def synthesize(
     generator.fit(train[plan.modelled], plan, seed=seed)
     fitted = time.perf_counter()
     progress(50, f"Sampling {rows:,} rows")
-    if method == "dp":  # replacing rows by looking at the real ones would spend privacy the ledger does not count
+    if epsilon:  # replacing rows by looking at the real ones would spend privacy the ledger does not count
         synthetic, removed = generator.sample(rows, seed=seed), 0
     else:
         synthetic, removed = _sample_without_copies(generator, train, plan, rows, seed)
     _redraw_real_identifiers(synthetic, table, plan, np.random.default_rng(seed + 2000))
+    texts = None
+    if plan.texts:
+        texts = _write_texts(
+            frame, table, synthetic, plan, scan, order[held:], seed=seed, epsilon=text_epsilon, epochs=text_epochs, progress=progress
+        )
     sampled = time.perf_counter()
     progress(70, "Evaluating fidelity, utility and privacy")
     real = plan.real_values(frame)
@@ -89,12 +96,73 @@ def synthesize(
             f"Differential privacy: (ε = {generator.epsilon:g}, δ = {generator.delta:g}) on the rows fitted; the domain (categories and ranges) "
             "is treated as public; rows are not compared with real ones afterwards, so exact copies are reported, not replaced."
         )
+    if epsilon and plan.texts and not text_epsilon:
+        plan.notes.append("The written text is not covered by the DP guarantee: its text model was trained without DP-SGD.")
     if method == "deep":
         report["generator"].update(device=generator.device_used, max_epochs=generator.max_epochs, max_minutes=generator.max_minutes)
+        if epsilon:
+            report["generator"].update(epsilon=generator.epsilon, delta=generator.delta, epsilon_reached=generator.spent)
+            plan.notes.append(
+                f"Differential privacy: the network was trained under DP-SGD with (ε = {generator.epsilon:g}, δ = {generator.delta:g}) "
+                f"on the rows fitted (ε reached: {generator.spent if generator.spent is not None else 'not reported'}); rows are not "
+                "compared with real ones afterwards, so exact copies are reported, not replaced."
+            )
+    model = generator.to_json()
+    if texts is not None:
+        writer, report["text"] = texts
+        model["text"] = writer.to_json()
+        report["generator"]["text"] = {
+            "engine": model["text"]["engine"],
+            "columns": writer.columns,
+            "context": writer.context,
+            "device": writer.device_used,
+            "max_epochs": writer.max_epochs,
+            "epsilon": writer.epsilon,
+            "delta": writer.delta,
+            "epsilon_reached": writer.spent,
+        }
     report["notes"] = plan.notes
     report["modelled"] = plan.modelled
     report["exact_copies_removed"] = removed
-    return synthetic, report, generator.to_json()
+    return synthetic, report, model
+
+
+def _write_texts(frame, table, synthetic, plan, scan, rows, *, seed, epsilon, epochs, progress):
+    """The free-text columns of the copy, written by the text model trained on the training rows' text with every
+    identifier replaced by its tag; returns the writer and the text measures per column."""
+    from workbench.privacy.classify import DIRECT
+    from workbench.synthesis import text
+
+    found = {c["name"]: c for c in (scan or {}).get("columns", [])}
+    identifiers = {
+        n: found.get(n, {}).get("entity")
+        for n in plan.columns
+        if n not in plan.texts
+        and (found.get(n, {}).get("kind") == DIRECT or plan.fills.get(n, {}).get("how") in ("surrogate", "code", "dates"))
+    }
+    progress(50, "Replacing identifiers in the text before the text model learns it")
+    learnt, secrets_ = text.training_texts(frame.reset_index(drop=True), plan.texts, identifiers)
+    writer = text.TextWriter(max_epochs=epochs, epsilon=epsilon)
+    writer.progress = progress
+    context = table.iloc[rows][plan.modelled].reset_index(drop=True)  # as the tabular model saw it (rare levels folded)
+    taught = learnt.iloc[rows].reset_index(drop=True)
+    present = taught.notna().any(axis=1).to_numpy()  # rows with no text teach nothing; missing text is drawn below
+    if not present.any():
+        raise SynthesisError("The text columns to write are empty in every training row; leave them out instead.")
+    writer.fit(taught[present].reset_index(drop=True), context[present].reset_index(drop=True), plan.kinds, seed=seed)
+    written = writer.sample(synthetic[[c for c in writer.context]], seed=seed)
+    rng = np.random.default_rng(seed + 3000)
+    measures = {}
+    for name in plan.texts:
+        scrubbed, leaked = text.scrub(written[name], secrets_)  # what the model learnt despite the tags
+        filled, coincidences = text.scrub(text.fill_tags(scrubbed, rng), secrets_)  # a surrogate equal to a real one
+        blank = rng.uniform(size=len(filled)) < float(taught[name].isna().mean())  # as often missing as the real text
+        synthetic[name] = filled.mask(blank).to_numpy()
+        measures[name] = text.measures(frame[name], synthetic[name], taught[name], leaked, written=scrubbed.mask(blank))
+        measures[name]["surrogates_redrawn"] = coincidences
+        if leaked:
+            plan.notes.append(f"{name}: {leaked} identifiers of the real table found in the written text and replaced by <REDACTED>.")
+    return writer, measures
 
 
 def _groups(scan: dict) -> list[str]:

@@ -48,6 +48,7 @@ def synthesize(request: HttpRequest, version_id: int) -> HttpResponse:
             seed=_whole(request.POST.get("seed", ""), "Seed"),
             epsilon=_number(request.POST.get("epsilon", ""), "Epsilon"),
             columns=_choices(request.POST),
+            text_epsilon=_number(request.POST.get("text_epsilon", ""), "The text model's epsilon"),
         )
     except Refused as problem:
         messages.error(request, str(problem))

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
-from workbench.synthesis.base import make_plan, read_numbers
+from workbench.synthesis.base import make_plan
 from workbench.synthesis.evaluate import evaluate
 
 
@@ -47,9 +47,7 @@ class Command(BaseCommand):
             notes.append("No --holdout given: half the real rows stand in for a holdout, so the privacy figures are indicative only.")
         if target and target not in plan.modelled:
             raise CommandError(f"--target '{target}' is not a modelled column of the real table.")
-        synthetic_table = frames["synthetic"].reset_index(drop=True).copy()
-        for name in plan.numbers_from_text:
-            synthetic_table[name] = read_numbers(synthetic_table[name])
+        synthetic_table = plan.real_values(frames["synthetic"])  # numbers stored as text read as the numbers modelled
         report = evaluate(train, held, synthetic_table, plan.kinds, target=target, modelled=plan.modelled, reasons=plan.reasons)
         report["notes"] = notes
         text = json.dumps(report, indent=2, default=str)
