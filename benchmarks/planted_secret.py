@@ -106,11 +106,12 @@ class Probe:
         from mostlyai.engine._language.engine.hf_engine import HuggingFaceEngine
         from mostlyai.engine._language.tokenizer_utils import tokenize_fn
 
-        from workbench.synthesis.text import _unpack
+        from workbench.synthesis.deep import unpack
+        from workbench.synthesis.text import KEPT
 
         self.torch, self.tokenize_fn = torch, tokenize_fn
         self.folder = Path(tempfile.mkdtemp(prefix="probe-"))
-        _unpack(writer.archive, self.folder)
+        unpack(writer.archive, self.folder, KEPT)
         self.engine = HuggingFaceEngine(self.folder / "ModelStore/model-data", torch.device("cpu"), 40, 10_000)
         self.engine.update_json_constraints(None)
         from mostlyai.engine._language.encoding import encode_df

@@ -14,16 +14,11 @@ values and the entities found in the real text): each one found is replaced by i
 report, so a name the scanner missed and the model learnt anyway still never reaches the copy.
 
 Trained with `epsilon`, the network is fitted under DP-SGD (opacus, through the engine): the text model's
-(ε, δ) hold for the rows it learnt from, the training text's tokenizer and value ranges included.
+(ε, δ) hold for the rows it learnt from; as for the deep generator, the context columns' domain is public.
 """
 
-import base64
-import io
 import re
 import shutil
-import tempfile
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -166,7 +161,7 @@ class TextWriter:
         self.spent = None
 
     def fit(self, texts: pd.DataFrame, context: pd.DataFrame, kinds: dict[str, str], *, seed: int = 0) -> None:
-        from workbench.synthesis.deep import _device, dp_config, spent_epsilon
+        from workbench.synthesis.deep import _device, dp_config, pack, spent_epsilon, workspace
 
         engine = _engine()
         self.columns = list(texts.columns)
@@ -175,7 +170,7 @@ class TextWriter:
         device = _device(self.device)
         keys = pd.RangeIndex(len(texts))
         target = pd.DataFrame({KEY: keys, **{c: texts[c].astype("string").to_numpy() for c in self.columns}})
-        workspace = self._workspace()
+        folder = workspace("text-")
         try:
             engine.set_random_state(seed)
             with_context = {"ctx_data": self._context_frame(context, keys), "ctx_primary_key": KEY, "tgt_context_key": KEY}
@@ -184,14 +179,14 @@ class TextWriter:
                 model_type="LANGUAGE",
                 tgt_encoding_types={c: "LANGUAGE_TEXT" for c in self.columns},
                 ctx_encoding_types={c: CONTEXT_ENCODINGS[self.kinds[c]] for c in self.context},
-                workspace_dir=workspace,
+                workspace_dir=folder,
                 **(with_context if self.context else {}),
             )
-            privacy = dp_config(self.epsilon, self.delta)  # a tenth of ε for the context's value ranges, the rest for DP-SGD
-            engine.analyze(workspace_dir=workspace, value_protection=True, differential_privacy=privacy)
-            engine.encode(workspace_dir=workspace)
+            privacy = dp_config(self.epsilon, self.delta)  # all of ε for DP-SGD; the context's domain is public under DP
+            engine.analyze(workspace_dir=folder, value_protection=privacy is None)
+            engine.encode(workspace_dir=folder)
             engine.train(
-                workspace_dir=workspace,
+                workspace_dir=folder,
                 model=MODEL,
                 max_epochs=self.max_epochs,
                 max_training_time=self.max_minutes,
@@ -199,8 +194,8 @@ class TextWriter:
                 differential_privacy=privacy,
                 update_progress=_Progress(self.progress, "Training the text model"),
             )
-            self.spent = spent_epsilon(workspace, 0.1 * self.epsilon) if self.epsilon else None
-            self.archive = _pack(workspace)
+            self.spent = spent_epsilon(folder) if self.epsilon else None
+            self.archive = pack(folder, KEPT)
         except SynthesisError:
             raise
         except Exception as error:  # the engine's messages can quote the text: name the failure only
@@ -208,27 +203,27 @@ class TextWriter:
                 raise
             raise SynthesisError(f"The text model failed while training ({type(error).__name__}).") from None
         finally:
-            shutil.rmtree(workspace, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         self.device_used = device
         self.rows_fitted = len(texts)
 
     def sample(self, context: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
         """One text per row of `context` (the synthetic rows), in its order."""
-        from workbench.synthesis.deep import _device
+        from workbench.synthesis.deep import _device, unpack, workspace
 
         engine = _engine()
         keys = pd.RangeIndex(len(context))
-        workspace = self._workspace()
+        folder = workspace("text-")
         try:
-            _unpack(self.archive, workspace)
+            unpack(self.archive, folder, KEPT)
             engine.set_random_state(seed)
             engine.generate(
-                workspace_dir=workspace,
+                workspace_dir=folder,
                 device=_device(self.device),
                 update_progress=_Progress(self.progress, "Writing synthetic text"),
                 **({"ctx_data": self._context_frame(context, keys)} if self.context else {"sample_size": len(context)}),
             )
-            generated = pd.read_parquet(workspace / "SyntheticData")
+            generated = pd.read_parquet(folder / "SyntheticData")
             if not self.context:
                 generated[KEY] = range(len(generated))
         except Exception as error:
@@ -236,7 +231,7 @@ class TextWriter:
                 raise
             raise SynthesisError(f"The text model failed while writing ({type(error).__name__}).") from None
         finally:
-            shutil.rmtree(workspace, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         generated = generated.set_index(KEY).reindex(keys)
         return pd.DataFrame({c: generated[c].astype(object).where(generated[c].notna(), None) for c in self.columns}).reset_index(drop=True)
 
@@ -252,11 +247,6 @@ class TextWriter:
                 values = values.astype("string")
             frame[name] = values.to_numpy()
         return pd.DataFrame(frame)
-
-    def _workspace(self) -> Path:
-        scratch = Path(settings.SCRATCH_DIR)
-        scratch.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="text-", dir=scratch))  # mode 0700, removed when the work ends
 
     def to_json(self) -> dict:
         return {
@@ -381,22 +371,3 @@ class _Progress:
         if total and completed is not None:
             self.report(50 + 15 * min(completed / total, 1.0), self.message)
         return None
-
-
-def _pack(workspace: Path) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in KEPT:
-            if (workspace / name).exists():
-                archive.write(workspace / name, name)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _unpack(archive: str, workspace: Path) -> None:
-    with zipfile.ZipFile(io.BytesIO(base64.b64decode(archive))) as files:
-        for name in files.namelist():
-            if name not in KEPT:  # a stored model is ours, but a name is never trusted to be a path
-                continue
-            target = workspace / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files.read(name))
