@@ -261,13 +261,6 @@ class TextWriter:
             "archive": self.archive,  # zip of the network, its tokenizer and the column statistics, base64
         }
 
-    @classmethod
-    def from_json(cls, document: dict) -> "TextWriter":
-        writer = cls(max_epochs=document["max_epochs"], max_minutes=document["max_minutes"], epsilon=document.get("epsilon"))
-        writer.columns, writer.context, writer.kinds = document["columns"], document["context"], document["kinds"]
-        writer.archive = document["archive"]
-        return writer
-
 
 def fill_tags(texts: pd.Series, rng: np.random.Generator) -> pd.Series:
     """The tags of names, phones, e-mails and addresses the model wrote, filled with fresh surrogates; other tags
