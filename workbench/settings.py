@@ -262,6 +262,8 @@ DOCTOR_WORKER_SECONDS = env_float("WORKBENCH_DOCTOR_WORKER_SECONDS", 15.0, minim
 DOCTOR_MIN_FREE_BYTES = env_bytes("WORKBENCH_DOCTOR_MIN_FREE_DISK", 2 * 1024**3)
 
 # Rows per chunk when free text is scanned or cleaned on several workers at once.
+# Processes for a free-text scan run outside a worker (manage.py scan, the benchmarks); 0: every core.
+PRIVACY_SCAN_PROCESSES = env_int("WORKBENCH_SCAN_PROCESSES", 0, minimum=0)
 PRIVACY_TEXT_CHUNK_ROWS = env_int("WORKBENCH_TEXT_CHUNK_ROWS", 2000, minimum=1)
 PRIVACY_MRN_PATTERNS = [p for p in env_str("WORKBENCH_MRN_PATTERNS", r"\bMRN[- ]?\d{6,10}\b;\b[A-Z]{2,3}\d{6,9}\b").split(";") if p]
 for _pattern in PRIVACY_MRN_PATTERNS:
