@@ -12,6 +12,7 @@ AGE, ID, ORGANIZATION, CREDIT_CARD. The split is by the text's position: even-nu
 half, odd-numbered ones are held out.
 """
 
+import datetime
 import random
 
 from faker import Faker
@@ -55,7 +56,8 @@ def _person(fake: Faker, rng: random.Random) -> str:
 
 
 def _date(fake: Faker, rng: random.Random) -> str:
-    day = fake.date_between("-80y", "today")
+    # fixed bounds: relative ones ("-80y", "today") made the set change with the day it was generated
+    day = fake.date_between(datetime.date(1946, 12, 1), datetime.date(2026, 12, 1))
     forms = ["%d/%m/%Y", "%m/%d/%y", "%d.%m.%Y", "%-d %B %Y", "%B %-d, %Y", "%d-%b-%Y", "%Y-%m-%d", "%-d %b %y"]
     text = day.strftime(rng.choice(forms))
     if rng.random() < 0.1:

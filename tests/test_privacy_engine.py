@@ -2,7 +2,7 @@
 
 import pytest
 
-from workbench.privacy import engine
+from workbench.privacy import engine, written
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,70 @@ def test_clinical_words_relative_dates_and_iso_dates_are_not_personal_data(found
     spans = found("Hx of COPD, seen today; daughter informed. Sample 2021-03-04 taken.")
     assert "COPD" not in sum(spans.values(), []) and "today" not in spans.get("DATE_TIME", [])
     assert "2021-03-04" not in spans.get("PHONE_NUMBER", [])
+
+
+@pytest.mark.parametrize(
+    "text,kind,value",
+    [
+        # given names from Faker's lists with a second sign: a capitalised word, or a listed surname in lower case
+        ("Reviewed with Wilhelmina Okafor-Lindqvist this morning", "PERSON", "Wilhelmina Okafor-Lindqvist"),
+        ("spoke to margaret wilson about the dressing", "PERSON", "margaret wilson"),
+        ("Letter copied to Pieter van der Merwe.", "PERSON", "Pieter van der Merwe"),
+        # second lines before and after the street, plural and Australian street types, Italian floors
+        ("moved to Unit 4, 17 Wattle Parade last week", "ADDRESS", "Unit 4, 17 Wattle Parade"),
+        ("send to 902 Orchard Parks Apt. 12 by post", "ADDRESS", "902 Orchard Parks Apt. 12"),
+        ("nuovo recapito Via Garibaldi, 8 Piano 2, scala B", "ADDRESS", "Via Garibaldi, 8 Piano 2"),
+        ("elle habite 5, avenue des Tilleuls depuis mai", "ADDRESS", "5, avenue des Tilleuls"),
+        # towns from the gazetteers, after words of living, after a postcode at a line's start; countries in French
+        ("lives alone in Tarnowskie Gory since the spring", "LOCATION", "Tarnowskie Gory"),
+        ("Returned mail:\n4 Hill Road\n38100 Trento\nno longer there", "LOCATION", "Trento"),
+        ("originaire de Yougoslavie", "LOCATION", "Yougoslavie"),
+        # firms named after partners; employers after "works at"
+        ("GP practice: Hargreaves, Osei and Lund.", "ORGANIZATION", "Hargreaves, Osei and Lund"),
+        ("she works at Brindle Quarrying; shifts vary", "ORGANIZATION", "Brindle Quarrying"),
+        ("fattura di Ravasi, Conti e Moro e figli", "ORGANIZATION", "Ravasi, Conti e Moro e figli"),
+        # phones written with a country or area code and no word around them; digits after "callback"
+        ("+44 20 7946 0958 is the ward's", "PHONE_NUMBER", "+44 20 7946 0958"),
+        ("(02) 9374 4000 rings through", "PHONE_NUMBER", "(02) 9374 4000"),
+        ("callback 0291837465 after five", "PHONE_NUMBER", "0291837465"),
+        # the last four digits of a card written straight after "card"
+        ("refund to card 4417, ref attached", "CREDIT_CARD", "4417"),
+    ],
+)
+def test_personal_data_as_letters_write_it_is_found(found, text, kind, value):
+    spans = found(text)
+    assert any(value in span for span in spans.get(kind, [])), spans
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("Take 2 Tablets At Night for 3 weeks, follow up in clinic", "ADDRESS"),  # no street after the number
+        ("will review in two weeks; may need a scan", "PERSON"),  # given names that are English words
+        ("Sent via email to the team", "ADDRESS"),  # "via" the preposition, not the Italian street
+        ("SSN 078-05-1120 on file", "PHONE_NUMBER"),  # an SSN's grouping is not a phone's
+        ("Seen at 10 Downing Lane Medical Practice", "LOCATION"),
+    ],
+)
+def test_words_that_only_look_like_personal_data_are_left(found, text, kind):
+    assert kind not in found(text), found(text)
+
+
+def test_each_span_says_which_rule_found_it():
+    results = engine.analyzer().analyze(
+        text="spoke to margaret wilson at 17 Wattle Parade", language="en", score_threshold=0.35, return_decision_process=True
+    )
+    rules = {(r.entity_type, r.analysis_explanation.pattern_name) for r in results if r.analysis_explanation}
+    assert ("ADDRESS", "number_name_type") in rules
+    # where spaCy finds the same name with a higher score, Presidio keeps its result; the list's rule is still named
+    assert written.names_in("spoke to margaret wilson") == [(9, 24, "given name and surname in lower case")]
+    assert written.places_in("moved to Port Elsworth in May")[-1][2] == "a place after words of living or moving"
+
+
+def test_a_scan_over_several_processes_finds_what_one_process_finds():
+    texts = [
+        f"Patient {name} lives at {n} Wattle Parade, call +44 20 7946 {1000 + n}." for n, name in enumerate(["Ann Lee", "bob hart"] * 150)
+    ]
+    serial = engine.analyze_texts(texts, processes=1)
+    assert engine.analyze_texts(texts, processes=2) == serial
+    assert all(any(span["type"] == "ADDRESS" for span in row) for row in serial)

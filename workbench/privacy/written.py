@@ -249,7 +249,8 @@ RESIDENCE = re.compile(
     r"(?:in|to|at|near|from)\s+(?=[" + CAPITAL + r"])"
 )
 PLACE_WORDS = re.compile(
-    rf"[{CAPITAL}][\w'’]*(?:(?:-|\s+|-(?:sur|sous|les|en|le|la|de|di|am|an|im|upon|on)-|\s+(?:di|de|del|della|sur|am|an|upon|on|in|le|la|les)\s+)[{CAPITAL}][\w'’]*){{0,3}}"
+    rf"[{CAPITAL}][\w'’]*(?:(?:-|[ \t]+|-(?:sur|sous|les|en|le|la|de|di|am|an|im|upon|on)-|[ \t]+(?:di|de|del|della|sur|am|an|upon|le|la|les)[ \t]+)"
+    rf"[{CAPITAL}][\w'’]*){{0,3}}"
 )
 POSTCODE_TOWN = re.compile(
     rf"(?m)^[ \t]*(?:\d{{4,5}}|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{{4}}\s?[A-Z]{{2}}|[A-Z]-\d{{4,5}})[ \t]+"
@@ -282,8 +283,11 @@ def places_in(text: str) -> list[tuple[int, int, str]]:
             index += 1
     for match in RESIDENCE.finditer(text):
         place = PLACE_WORDS.match(text, match.end())
-        if place and place.group().split()[0].lower() not in common:
-            found.append((place.start(), place.end(), "a place after words of living or moving"))
+        words = list(re.finditer(r"[^\s-]+", place.group())) if place else []
+        while words and words[-1].group().lower() in common:  # "moved to Leeds May" ends at Leeds
+            words.pop()
+        if words and not all(word.group().lower() in common for word in words):
+            found.append((place.start(), place.start() + words[-1].end(), "a place after words of living or moving"))
     for match in POSTCODE_TOWN.finditer(text):
         if match.group(1).split()[0].lower() not in common:
             found.append((match.start(1), match.end(1), "a town after its postcode"))
