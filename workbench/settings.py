@@ -196,6 +196,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("WORKBENCH_TASKS_EAGER", False)
 
 # Privacy scanning
 # Medical record number formats of this site: regular expressions separated by ";".
+# The automatic choice of generator: no candidate is started after this many seconds of trying.
+SYNTH_CHOICE_SECONDS = env_float("WORKBENCH_SYNTH_CHOICE_SECONDS", 60.0, minimum=0.0)
 # Synthetic copies: the most rows one run may generate.
 SYNTH_MAX_ROWS = env_int("WORKBENCH_SYNTH_MAX_ROWS", 10_000_000, minimum=1)
 # Differential privacy: each dataset's total budget unless its policy sets "dp_budget".

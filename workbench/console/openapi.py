@@ -122,7 +122,7 @@ SCHEMA = {
                 params=["version_id"],
                 body=_json_body(
                     {
-                        "method": {"enum": ["copula", "dp", "deep"]},
+                        "method": {"enum": ["auto", "copula", "marginals", "dp", "deep"], "default": "auto"},
                         "rows": {"type": "integer", "minimum": 1},
                         "epsilon": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
                         "delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},

@@ -14,7 +14,7 @@ from workbench.jobs.actions import JobError, create_job
 from workbench.storage import read_encrypted_json, sibling_path, unwrap_key, write_encrypted_json
 from workbench.synthesis import ledger
 from workbench.synthesis.base import WRITE, SynthesisError, check_choices
-from workbench.synthesis.generators import GENERATORS
+from workbench.synthesis.generators import METHODS
 from workbench.synthesis.models import PrivacySpend
 from workbench.synthesis.run import synthesize, to_arrow
 
@@ -23,7 +23,7 @@ def start_synthesize(
     *,
     version: Version,
     user,
-    method: str = "copula",
+    method: str = "auto",
     rows: int | None = None,
     target: str = "",
     seed: int | None = None,
@@ -57,14 +57,17 @@ def start_synthesize(
         if not isinstance(delta, int | float) or isinstance(delta, bool) or not 0 < delta < 1:
             problems.append("delta must be a number between 0 and 1.")
     elif epsilon is not None or delta is not None:
-        problems.append("epsilon and delta apply to the dp method, and to deep (trained under DP-SGD), only.")
+        problems.append(
+            "epsilon and delta apply to the dp method, and to deep (trained under DP-SGD), only"
+            + (": the automatic choice makes copies without differential privacy." if method == "auto" else ".")
+        )
     if text_epsilon is not None:
         if not isinstance(text_epsilon, int | float) or isinstance(text_epsilon, bool) or not 0 < text_epsilon <= 100:
             problems.append("text_epsilon must be a number above 0 and at most 100.")
         elif not writes:
             problems.append('text_epsilon applies when a column is set to "write text".')
-    if method not in GENERATORS:
-        problems.append(f"Method must be one of: {', '.join(GENERATORS)}.")
+    if method not in METHODS:
+        problems.append(f"Method must be one of: {', '.join(METHODS)}.")
     if rows is not None and not (isinstance(rows, int) and not isinstance(rows, bool) and 1 <= rows <= settings.SYNTH_MAX_ROWS):
         problems.append(f"Rows must be a whole number from 1 to {settings.SYNTH_MAX_ROWS:,}.")
     if target and target not in [c["name"] for c in version.schema]:
@@ -141,7 +144,7 @@ def synthesize_version(
     progress(90, "Writing the SYNTHETIC version")
     made_by = {
         "kind": "synthesize",
-        "method": method,
+        "method": report["generator"]["method"],  # under "auto", the one chosen (the choice is in "generator")
         "seed": seed,
         "rows_requested": rows,
         "target": target,

@@ -21,7 +21,7 @@ def synthesize(request, version_id: int):
     job = actions.start_synthesize(
         version=version,
         user=request.user,
-        method=str(body.get("method", "copula")),
+        method=str(body.get("method", "auto")),
         rows=rows,
         target=str(body.get("target") or ""),
         seed=seed,

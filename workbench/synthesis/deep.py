@@ -219,6 +219,15 @@ def spent_epsilon(folder: Path) -> float | None:
     return round(float(frame["dp_eps"].dropna().iloc[-1]), 4)
 
 
+def gpu_free() -> bool:
+    """A CUDA device this process may use (the automatic choice tries the deep generator only there)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def _device(setting: str) -> str:
     if setting != "auto":
         return setting

@@ -20,7 +20,7 @@ def synthesize(
     frame: pd.DataFrame,
     schema: list[dict],
     *,
-    method: str = "copula",
+    method: str = "auto",
     rows: int | None = None,
     scan: dict | None = None,
     target: str | None = None,
@@ -50,9 +50,15 @@ def synthesize(
         plan.notes.append(
             f"Too few rows to hold {MIN_HOLDOUT_ROWS} out: fitted on all of them, and privacy is not measured against a holdout."
         )
-    progress(20, f"Fitting the {method} model on {len(train):,} rows")
     if method == "dp" and not (epsilon and epsilon > 0):
         raise SynthesisError("The DP generator needs a positive epsilon.")
+    chosen = None
+    if method == "auto":
+        if epsilon:
+            raise SynthesisError("The automatic choice is for copies without differential privacy: pick dp or deep for a DP copy.")
+        chosen = choose_method(train, plan, seed=seed, max_epochs=max_epochs, progress=progress)
+        method = chosen["method"]
+    progress(20, f"Fitting the {method} model on {len(train):,} rows")
     generator = generator_for(method, epsilon=epsilon, delta=delta, max_epochs=max_epochs)
     generator.progress = progress
     generator.fit(train[plan.modelled], plan, seed=seed)
@@ -84,12 +90,17 @@ def synthesize(
     )
     report["generator"] = {
         "method": method,
+        **({"asked": "auto", "choice": chosen} if chosen else {}),
         "seed": seed,
         "rows": rows,
         "holdout_share": held / len(table),
         "fit_s": round(fitted - started, 3),
         "sample_s": round(sampled - fitted, 3),
     }
+    if chosen:
+        plan.notes.append(chosen["why"])
+    if method == "marginals":
+        plan.notes.append("The marginal model was measured without noise: it carries no differential-privacy guarantee.")
     if method == "dp":
         report["generator"].update(epsilon=generator.epsilon, delta=generator.delta, rho=generator.rho)
         plan.notes.append(
@@ -125,6 +136,66 @@ def synthesize(
     report["modelled"] = plan.modelled
     report["exact_copies_removed"] = removed
     return synthetic, report, model
+
+
+# The candidates of the automatic choice, in the order they are tried; deep only where a GPU is free.
+AUTO_CANDIDATES = ["copula", "marginals"]
+AUTO_VALIDATION_SHARE = 0.25
+MIN_VALIDATION_ROWS = 20
+
+
+def choose_method(train: pd.DataFrame, plan, *, seed: int, max_epochs: float | None = None, progress=lambda p, m: None) -> dict:
+    """Fit each candidate on three quarters of the training rows, score its sample against the other quarter (the
+    report's fidelity: column shapes and pair trends, over the modelled columns), and keep the best; candidates after
+    the time budget (WORKBENCH_SYNTH_CHOICE_SECONDS) has run out are not started. The report's own holdout is never
+    read here. Returns the method, each candidate's score and time, and a sentence saying which and why."""
+    from django.conf import settings
+
+    from workbench.synthesis import deep
+    from workbench.synthesis.evaluate import column_shapes, pair_trends
+
+    candidates = list(AUTO_CANDIDATES)
+    if deep.available() and deep.gpu_free():
+        candidates.append("deep")
+    rng = np.random.default_rng(seed + 17)
+    order = rng.permutation(len(train))
+    held = int(round(len(train) * AUTO_VALIDATION_SHARE))
+    if held < MIN_VALIDATION_ROWS or not plan.modelled:
+        return {
+            "method": "copula",
+            "candidates": [],
+            "why": f"Generator: the Gaussian copula (too few rows to compare candidates on {MIN_VALIDATION_ROWS} held-out ones).",
+        }
+    fit_rows, check_rows = train.iloc[order[held:]][plan.modelled], train.iloc[order[:held]][plan.modelled]
+    budget, started, tried = settings.SYNTH_CHOICE_SECONDS, time.perf_counter(), []
+    for number, candidate in enumerate(candidates):
+        if tried and time.perf_counter() - started > budget:
+            tried.append({"method": candidate, "score": None, "seconds": None, "skipped": "the time budget had run out"})
+            continue
+        progress(10 + 8 * number // len(candidates), f"Choosing the generator: trying {candidate}")
+        begun = time.perf_counter()
+        try:
+            generator = generator_for(candidate, max_epochs=max_epochs)
+            generator.fit(fit_rows, plan, seed=seed)
+            sample = generator.sample(len(check_rows), seed=seed + 1)[plan.modelled]
+        except SynthesisError as error:
+            tried.append({"method": candidate, "score": None, "seconds": round(time.perf_counter() - begun, 2), "skipped": str(error)})
+            continue
+        shapes = [s["score"] for s in column_shapes(check_rows, sample, plan.kinds)]
+        pairs = [p["score"] for p in pair_trends(check_rows, sample, plan.kinds, np.random.default_rng(seed))] or shapes
+        score = round(100 * (float(np.mean(shapes)) + float(np.mean(pairs))) / 2, 2)
+        tried.append({"method": candidate, "score": score, "seconds": round(time.perf_counter() - begun, 2)})
+    scored = [t for t in tried if t["score"] is not None]
+    if not scored:
+        raise SynthesisError("No generator could be fitted: " + "; ".join(f"{t['method']}: {t['skipped']}" for t in tried))
+    best = max(scored, key=lambda t: t["score"])  # ties go to the first tried, the copula
+    others = ", ".join(f"{t['method']} {t['score']}" for t in scored if t is not best)
+    skipped = "; ".join(f"{t['method']} not tried ({t['skipped']})" for t in tried if t["score"] is None)
+    why = (
+        f"Generator chosen automatically: {best['method']}, which scored {best['score']} on {held:,} training rows left out of "
+        f"the candidates' fit (against {others or 'no other candidate'})" + (f"; {skipped}" if skipped else "") + "."
+    )
+    return {"method": best["method"], "candidates": tried, "validation_rows": held, "why": why}
 
 
 def _write_texts(frame, table, synthetic, plan, scan, rows, *, seed, epsilon, epochs, progress):

@@ -42,7 +42,7 @@ def synthesize(request: HttpRequest, version_id: int) -> HttpResponse:
         job = actions.start_synthesize(
             version=version,
             user=request.user,
-            method=request.POST.get("method", "copula"),
+            method=request.POST.get("method", "auto"),
             rows=_whole(request.POST.get("rows", ""), "Rows"),
             target=request.POST.get("target", ""),
             seed=_whole(request.POST.get("seed", ""), "Seed"),

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from workbench.datasets.commandline import ingested
 from workbench.datasets.profile import profile_parquet, semantic_schema
 from workbench.synthesis.base import WRITE, SynthesisError
-from workbench.synthesis.generators import GENERATORS
+from workbench.synthesis.generators import METHODS
 from workbench.synthesis.run import synthesize, to_arrow
 
 
@@ -21,9 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument(
             "--method",
-            default="copula",
-            choices=list(GENERATORS),
-            help="copula (the fast default), dp (differentially private; needs --epsilon) or deep (TabularARGN; needs requirements-gpu.txt)",
+            default="auto",
+            choices=METHODS,
+            help="auto (the default: fits the copula and the marginal model, and deep where a GPU is free, on part of the rows and "
+            "keeps the best on the rest), copula, marginals (no noise, no privacy guarantee), dp (differentially private; needs "
+            "--epsilon) or deep (TabularARGN; needs requirements-gpu.txt)",
         )
         parser.add_argument("--rows", type=int, help="rows to generate (default: as many as the file has)")
         parser.add_argument("--epsilon", type=float, help="privacy budget for --method dp, or DP-SGD training for --method deep")
