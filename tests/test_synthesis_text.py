@@ -165,3 +165,60 @@ def test_the_text_model_s_epsilon_is_checked_and_spent_from_the_same_budget(api,
         response = post(api, "alice", raw, body, django_capture_on_commit_callbacks)
         assert response.status_code == 400 and message in response.json()["error"], (body, response.content)
     assert not PrivacySpend.objects.exists() and not Job.objects.filter(kind="synthesize").exists()
+
+
+def tiny_causal_model(folder, texts: list[str]):
+    """A causal language model made here from a configuration (a 2-layer GPT-2 with a byte-level BPE tokenizer trained on
+    `texts`): what a site brings as a local folder, without downloading anything."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer, tokenizer.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<unk>", "<s>", "</s>", "<pad>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    fast.save_pretrained(folder)
+    config = GPT2Config(
+        vocab_size=len(fast), n_positions=256, n_embd=32, n_layer=2, n_head=2,
+        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
+    )  # fmt: skip
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+@needs_engine
+def test_a_sites_pretrained_model_is_fine_tuned_with_lora_under_dp_sgd_and_only_the_adapter_is_kept(tmp_path, settings):
+    from workbench.console.demo import demo_table
+    from workbench.synthesis.run import synthesize
+
+    demo = demo_table().head(150)
+    folder = tiny_causal_model(tmp_path / "site-model", [str(t) for t in demo["clinical_notes"]])
+    settings.SYNTH_TEXT_MODEL = str(folder)
+    from tests.test_synthesis import ingest
+
+    real, schema = ingest(demo, tmp_path)
+    synthetic, report, model = synthesize(
+        real.to_pandas(), schema, method="copula", choices={"clinical_notes": "write text"}, text_epsilon=4.0, text_epochs=2, seed=1
+    )
+    written = report["generator"]["text"]
+    assert written["engine"] == "mostlyai-engine, site-model with LoRA" and model["text"]["model"] == str(folder.resolve())
+    assert written["epsilon"] == 4.0 and 0 < written["epsilon_reached"] <= 4.0  # DP-SGD stopped within its ε
+    files = zipfile.ZipFile(io.BytesIO(base64.b64decode(model["text"]["archive"]))).namelist()
+    adapter = [name for name in files if name.endswith("adapter_model.safetensors")]
+    assert adapter and not any(name.endswith("/model.safetensors") for name in files)  # the base weights stay at the site
+    assert synthetic["clinical_notes"].map(lambda t: isinstance(t, str)).mean() > 0.5 and len(synthetic) == len(demo)
+
+
+def test_a_text_model_setting_that_is_not_a_local_model_folder_is_refused_and_nothing_is_downloaded(tmp_path, settings):
+    from workbench.synthesis.base import SynthesisError
+
+    settings.SYNTH_TEXT_MODEL = "gpt2"  # a hub name: never fetched
+    with pytest.raises(SynthesisError, match="no config.json"):
+        text.TextWriter()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SynthesisError, match="never downloaded"):
+        text.local_model(str(tmp_path / "empty"))
+    assert text.local_model("") == text.MODEL

@@ -214,6 +214,10 @@ if SYNTH_DEEP_QUEUE not in ("cpu", "gpu"):
 SYNTH_DEEP_MAX_EPOCHS = env_float("WORKBENCH_DEEP_MAX_EPOCHS", 100.0, minimum=0.01)
 SYNTH_DEEP_MAX_MINUTES = env_float("WORKBENCH_DEEP_MAX_MINUTES", 30.0, minimum=0.01)
 # The text model that writes a copy's free-text columns (same packages and queue as the deep generator).
+# A causal language model's weights brought by the site, as a local folder (config.json, weights, tokenizer): the
+# text model is then this model fine-tuned with LoRA (under DP-SGD with text_epsilon). Empty: the small LSTM
+# trained from scratch. Nothing is ever downloaded.
+SYNTH_TEXT_MODEL = env_str("WORKBENCH_TEXT_MODEL", "")
 SYNTH_TEXT_MAX_EPOCHS = env_float("WORKBENCH_TEXT_MAX_EPOCHS", 60.0, minimum=0.01)
 SYNTH_TEXT_MAX_MINUTES = env_float("WORKBENCH_TEXT_MAX_MINUTES", 20.0, minimum=0.01)
 # Private working folders (mode 0700, removed when the work ends) that hold plain data for a moment: the deep

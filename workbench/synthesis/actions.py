@@ -233,6 +233,10 @@ def _text_problems(version: Version, columns: list[str]) -> list[str]:
             "Writing synthetic text needs the text model's packages (requirements-gpu.txt), which this server lacks; "
             "leave the text columns out or install them."
         ]
+    try:
+        text.local_model(settings.SYNTH_TEXT_MODEL)
+    except SynthesisError as error:
+        return [str(error)]
     preview = {row["column"]: row for row in plan_preview(version)["columns"]}
     return [
         f"'{name}' is not free text by this table's scan, so no text model writes it."

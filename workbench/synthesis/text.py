@@ -19,6 +19,7 @@ Trained with `epsilon`, the network is fitted under DP-SGD (opacus, through the 
 
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,11 @@ KEPT = (
     "ModelStore/model-data/tokenizer.json",
     "ModelStore/model-data/tokenizer_config.json",
     "ModelStore/model-data/model-configs.json",
+    # a site's pretrained model fine-tuned with LoRA: the adapter only (the base weights stay in the site's folder)
+    "ModelStore/model-data/adapter_model.safetensors",
+    "ModelStore/model-data/adapter_config.json",
+    "ModelStore/model-data/special_tokens_map.json",
+    "ModelStore/model-data/chat_template.jinja",
     "ModelStore/tgt-stats/stats.json",
     "ModelStore/ctx-stats/stats.json",
 )
@@ -140,6 +146,20 @@ def choose_context(texts: pd.DataFrame, context: pd.DataFrame, kinds: dict[str, 
     return (ranked + rest)[:MAX_CONTEXT_COLUMNS]
 
 
+def local_model(setting: str | None) -> str:
+    """The text model to train: the LSTM from scratch, or a causal language model in a local folder (never a name to
+    download: a setting that is not a folder with a config.json is refused)."""
+    if not setting:
+        return MODEL
+    folder = Path(setting).expanduser()
+    if not (folder / "config.json").is_file():
+        raise SynthesisError(
+            f"The text model folder '{folder}' (WORKBENCH_TEXT_MODEL) has no config.json: bring the model's weights, configuration "
+            "and tokenizer as a local folder; models are never downloaded."
+        )
+    return str(folder.resolve())
+
+
 class TextWriter:
     """One language model for every text column of a table, conditioned on the row's modelled columns."""
 
@@ -151,7 +171,9 @@ class TextWriter:
         device: str | None = None,
         epsilon: float | None = None,
         delta: float | None = None,
+        model: str | None = None,
     ):
+        self.model = local_model(model if model is not None else settings.SYNTH_TEXT_MODEL)
         self.max_epochs = float(max_epochs or settings.SYNTH_TEXT_MAX_EPOCHS)
         self.max_minutes = float(max_minutes or settings.SYNTH_TEXT_MAX_MINUTES)
         self.device = device or settings.SYNTH_DEEP_DEVICE
@@ -187,7 +209,7 @@ class TextWriter:
             engine.encode(workspace_dir=folder)
             engine.train(
                 workspace_dir=folder,
-                model=MODEL,
+                model=self.model,
                 max_epochs=self.max_epochs,
                 max_training_time=self.max_minutes,
                 device=device,
@@ -250,7 +272,8 @@ class TextWriter:
 
     def to_json(self) -> dict:
         return {
-            "engine": f"mostlyai-engine {MODEL}",
+            "engine": f"mostlyai-engine {MODEL}" if self.model == MODEL else f"mostlyai-engine, {Path(self.model).name} with LoRA",
+            "model": self.model,
             "columns": self.columns,
             "context": self.context,
             "kinds": self.kinds,
