@@ -128,3 +128,24 @@ def test_the_proposed_policy_fits_a_table_whose_zip_codes_were_read_as_numbers(t
     assert set(pd.read_csv(target, dtype=str)["zip"]) == {"101"}
     bins = policies.apply({"columns": {"zip": {"operator": "generalize", "width": 100}}}, frame, secret=SECRET)[0]
     assert set(bins["zip"]) == {"10100-10199"}
+
+
+def test_overlapping_entities_in_text_are_replaced_as_one_leaving_none_of_their_characters():
+    import pandas as pd
+
+    from workbench.privacy.policy import replace_entities
+
+    text = "Letter to Flat 5, 8, boulevard Marcelle Morvan, please."
+    address_start = text.index("Flat")
+    person_start = text.index("Marcelle")
+    spans = [
+        [
+            {"type": "ADDRESS", "start": address_start, "end": text.index(", please"), "score": 0.6},
+            {"type": "PERSON", "start": person_start, "end": person_start + len("Marcelle Morvan"), "score": 0.85},
+            {"type": "DATE_TIME", "start": text.index("8,"), "end": text.index("8,") + 1, "score": 0.5},
+        ]
+    ]
+    cleaned = replace_entities(pd.Series([text]), secret=b"s" * 32, style="tag", spans=spans)[0]
+    assert cleaned == "Letter to <ADDRESS>, please."  # the longest says what replaces the whole
+    surrogate = replace_entities(pd.Series([text]), secret=b"s" * 32, style="surrogate", spans=spans)[0]
+    assert not any(word in surrogate for word in ("Flat 5", "boulevard", "Marcelle", "Morvan"))

@@ -347,13 +347,18 @@ def _literal_spans(text: str, pairs: list[tuple[str, str]]) -> list[dict]:
 
 
 def _replace(text: str, spans: list[dict], secret: bytes, style: str, avoid: frozenset[str] = frozenset()) -> str:
-    chosen, taken = [], []
-    # Known identifiers first, then longer and surer spans; a span overlapping one already chosen is dropped.
-    for span in sorted(spans, key=lambda s: (-s["score"], -(s["end"] - s["start"]))):
-        if all(span["end"] <= a or span["start"] >= b for a, b in taken):
-            chosen.append(span)
-            taken.append((span["start"], span["end"]))
-    chosen.sort(key=lambda s: s["start"])
+    # Overlapping spans are replaced as one, over all of their characters (a street found as an address and its
+    # name found as a person leaves neither the number nor the name behind); the longest one (then the surest, a
+    # known identifier first) says what replaces it.
+    chosen: list[dict] = []
+    for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
+        if chosen and span["start"] < chosen[-1]["end"]:
+            group = chosen[-1]
+            members = group["members"] + [span]
+            lead = max(members, key=lambda s: (s["end"] - s["start"], s["score"]))
+            chosen[-1] = dict(lead, start=group["start"], end=max(group["end"], span["end"]), members=members)
+        else:
+            chosen.append(dict(span, members=[span]))
     pieces, position = [], 0
     for span in chosen:
         original = text[span["start"] : span["end"]]
