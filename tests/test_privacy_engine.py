@@ -152,3 +152,31 @@ def test_a_scan_over_several_processes_finds_what_one_process_finds():
     serial = engine.analyze_texts(texts, processes=1)
     assert engine.analyze_texts(texts, processes=2) == serial
     assert all(any(span["type"] == "ADDRESS" for span in row) for row in serial)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "lives in " + "Abc-" * 6000,  # a word the street and place expressions could backtrack over from every hyphen
+        "Abc-" * 6000 + "weg 1",
+        "12 " + "Abcd " * 4000,
+        "Abc, " * 4000 + "and",
+        "Flat 1, " * 3000,
+        "+1 " + "12 " * 3000,
+    ],
+)
+def test_an_uploaded_text_cannot_make_the_expressions_backtrack_without_end(found, hostile):
+    """A guard against a hang (catastrophic backtracking), not a speed test: these take about a second; before the
+    expressions' words were bounded, the first took minutes."""
+    import signal
+
+    def hung(signum, frame):
+        raise TimeoutError("the analyzer backtracked for over 30 s on a text of at most 24 kB")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        found(hostile)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

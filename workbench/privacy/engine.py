@@ -246,7 +246,7 @@ def _custom_recognizers() -> list:
         patterns=[
             Pattern(
                 "legal_form",
-                rf"\b(?:[A-ZÀ-Þ][\w&'’.\-]*(?:,?\s+(?:e|and|&|und|et|y|of)\s+|[,\s]+)){{1,4}}(?:{LEGAL_FORMS_LONGEST_FIRST})(?!\w)\.?",
+                rf"\b(?:[A-ZÀ-Þ][\w&'’.\-]{{0,40}}(?:,?\s+(?:e|and|&|und|et|y|of)\s+|[,\s]{{1,3}})){{1,4}}(?:{LEGAL_FORMS_LONGEST_FIRST})(?!\w)\.?",
                 0.6,
             )
         ],

@@ -64,7 +64,7 @@ def address_patterns() -> list[tuple[str, re.Pattern]]:
     units = _alternation(set(gazetteers.unit_words()) | set(UNIT_WORDS_EXTRA.split("|")))
     unit = rf"(?:(?:{units})\b\.?\s*(?:No\.?\s*)?#?\s*[A-Za-z]?\d{{1,5}}[A-Za-z]?\b|#\s*\d{{1,5}}\b)"
     number = r"\d{1,5}[A-Za-z]?(?:\s?[-/]\s?\d{1,5}[A-Za-z]?)?"
-    name = rf"(?:[{CAPITAL}][\w'’.\-]*|(?:de|du|des|la|le|di|da|del|della|van|von|der|of|the|St\.?))"
+    name = rf"(?:[{CAPITAL}][\w'’.\-]{{0,40}}|(?:de|du|des|la|le|di|da|del|della|van|von|der|of|the|St\.?))"
     units_before = rf"(?:{unit},?\s+){{0,2}}"
     unit_after = rf"(?:,?\s*{unit}){{0,2}}"
     return [
@@ -89,14 +89,14 @@ def address_patterns() -> list[tuple[str, re.Pattern]]:
             re.compile(
                 rf"(?<![\w/]){units_before}(?:{number}(?:\s*(?:bis|ter))?,?\s+)?(?:{STRONG_TYPES_BEFORE}|"
                 rf"{STRONG_TYPES_BEFORE.upper()}|{STRONG_TYPES_BEFORE.title()})\s+(?:(?:de\s+la|de\s+l'|du|des|de|di|della|del)\s+)?"
-                rf"[{CAPITAL}][\w'’\-]+(?:\s+[{CAPITAL}][\w'’\-]+){{0,2}}{unit_after}"
+                rf"[{CAPITAL}][\w'’\-]{{1,40}}(?:\s+[{CAPITAL}][\w'’\-]{{1,40}}){{0,2}}{unit_after}"
             ),
         ),
         # Goethestraße 12, Mülichenstr. 6-2, Kerkstraat 4a
         (
             "compound_number",
             re.compile(
-                r"(?i)\b[A-Za-zÀ-ÿ\-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|pfad|steig|straat|"
+                r"(?i)\b[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ\-]{0,40}?(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|pfad|steig|straat|"
                 r"laan|plein|gracht|kade|dijk|singel|steeg|markt)\s*\d{1,4}[A-Za-z]?(?:\s*[-/]\s*\d{1,4})?\b"
             ),
         ),
@@ -249,8 +249,8 @@ RESIDENCE = re.compile(
     r"(?:in|to|at|near|from)\s+(?=[" + CAPITAL + r"])"
 )
 PLACE_WORDS = re.compile(
-    rf"[{CAPITAL}][\w'’]*(?:(?:-|[ \t]+|-(?:sur|sous|les|en|le|la|de|di|am|an|im|upon|on)-|[ \t]+(?:di|de|del|della|sur|am|an|upon|le|la|les)[ \t]+)"
-    rf"[{CAPITAL}][\w'’]*){{0,3}}"
+    rf"[{CAPITAL}][\w'’]{{0,40}}(?:(?:-|[ \t]+|-(?:sur|sous|les|en|le|la|de|di|am|an|im|upon|on)-|[ \t]+(?:di|de|del|della|sur|am|an|upon|le|la|les)[ \t]+)"
+    rf"[{CAPITAL}][\w'’]{{0,40}}){{0,3}}"
 )
 POSTCODE_TOWN = re.compile(
     rf"(?m)^[ \t]*(?:\d{{4,5}}|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{{4}}\s?[A-Z]{{2}}|[A-Z]-\d{{4,5}})[ \t]+"
@@ -295,12 +295,12 @@ def places_in(text: str) -> list[tuple[int, int, str]]:
 
 
 FIRM = re.compile(
-    rf"\b[{CAPITAL}][\w'’\-]+(?:,\s+[{CAPITAL}][\w'’\-]+){{1,3}},?\s+(?:and|&|e|et|und|y|en)\s+[{CAPITAL}][\w'’\-]+"
+    rf"\b[{CAPITAL}][\w'’\-]{{1,40}}(?:,\s+[{CAPITAL}][\w'’\-]{{1,40}}){{1,3}},?\s+(?:and|&|e|et|und|y|en)\s+[{CAPITAL}][\w'’\-]{{1,40}}"
     r"(?:\s+(?:e|et|&|and|und)\s+(?:figli|fils|Fils|Figli|Söhne|Sons|sons))?"
 )
 EMPLOYER = re.compile(
     rf"(?i:\b(?:works?|worked|working|employed|employee|transferred|referred|discharged)\s+(?:at|for|by|from|with)\s+)"
-    rf"([{CAPITAL}][\w&'’.\-]*(?:(?:\s+|-|\s+(?:&|and|of|e|et|und|y)\s+)[{CAPITAL}][\w&'’.\-]*){{0,5}})"
+    rf"([{CAPITAL}][\w&'’.\-]{{0,40}}(?:(?:\s+|-|\s+(?:&|and|of|e|et|und|y)\s+)[{CAPITAL}][\w&'’.\-]{{0,40}}){{0,5}})"
 )
 
 
