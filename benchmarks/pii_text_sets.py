@@ -9,7 +9,8 @@ lower-case names, abbreviations (pt, hx, c/o, w/, f/u), titles and initials, dou
 
 Every labelled span is (start, end, type) with type one of PERSON, ADDRESS, POSTCODE, LOCATION, PHONE, EMAIL, DATE,
 AGE, ID, ORGANIZATION, CREDIT_CARD. The split is by the text's position: even-numbered texts are the development
-half, odd-numbered ones are held out.
+half, odd-numbered ones are held out. Faker draws some values from sets, so the texts are the same from one run to
+the next only under the same PYTHONHASHSEED (`privacy_eval.py --text` sets 0).
 """
 
 import datetime

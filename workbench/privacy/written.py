@@ -114,71 +114,11 @@ def _results(entity: str, found: list[tuple[int, int, str]], score: float, recog
     return out
 
 
-def _make_classes():
-    from presidio_analyzer import EntityRecognizer
-
-    class AddressRecognizer(EntityRecognizer):
-        """Street addresses in the forms of the US, the UK, Canada, Ireland, Australia and continental Europe, with
-        the second line's flat, unit, suite, level or floor before or after the street."""
-
-        def __init__(self):
-            super().__init__(supported_entities=["ADDRESS"], name="AddressRecognizer")
-
-        def load(self) -> None:
-            pass
-
-        def analyze(self, text, entities, nlp_artifacts=None):
-            found = []
-            for rule, pattern in address_patterns():
-                found += [(m.start(), m.end(), rule) for m in pattern.finditer(text)]
-            return _results("ADDRESS", _merged(found, text), 0.6, self.name)
-
-    class NameListRecognizer(EntityRecognizer):
-        """A given name from the list followed by a capitalised word (Ornella Comeriato, Isaiah Mcgee, with a second
-        surname after a hyphen or particles: Nedda Ponti-Smirnoff, Ann van der Berg), or, in lower case, a given name
-        and a surname that are both on the lists (theresa reid)."""
-
-        def __init__(self):
-            super().__init__(supported_entities=["PERSON"], name="NameListRecognizer")
-
-        def load(self) -> None:
-            pass
-
-        def analyze(self, text, entities, nlp_artifacts=None):
-            return _results("PERSON", names_in(text), 0.55, self.name)
-
-    class PlaceListRecognizer(EntityRecognizer):
-        """Countries (in every locale's language), states, counties, provinces, regions and the towns Faker's locales
-        list, written with a capital; and a capitalised place after words of living or moving (lives in, moved to),
-        or after a postcode at the start of a line."""
-
-        def __init__(self):
-            super().__init__(supported_entities=["LOCATION"], name="PlaceListRecognizer")
-
-        def load(self) -> None:
-            pass
-
-        def analyze(self, text, entities, nlp_artifacts=None):
-            return _results("LOCATION", places_in(text), 0.5, self.name)
-
-    class EmployerRecognizer(EntityRecognizer):
-        """Firms named after partners (Davis, Carter and Butler; Samele, Bonanno e Fogazzaro e figli) and the
-        capitalised words after "works at", "employed by", "transferred from"."""
-
-        def __init__(self):
-            super().__init__(supported_entities=["ORGANIZATION"], name="EmployerRecognizer")
-
-        def load(self) -> None:
-            pass
-
-        def analyze(self, text, entities, nlp_artifacts=None):
-            return _results("ORGANIZATION", organisations_in(text), 0.5, self.name)
-
-    return [AddressRecognizer(), NameListRecognizer(), PlaceListRecognizer(), EmployerRecognizer()]
-
-
-def recognizers() -> list:
-    return _make_classes()
+def addresses_in(text: str) -> list[tuple[int, int, str]]:
+    found = []
+    for rule, pattern in address_patterns():
+        found += [(m.start(), m.end(), rule) for m in pattern.finditer(text)]
+    return _merged(found, text)
 
 
 def _merged(found: list[tuple[int, int, str]], text: str) -> list[tuple[int, int, str]]:
@@ -311,3 +251,37 @@ def organisations_in(text: str) -> list[tuple[int, int, str]]:
         if words.split()[0].lower() not in gazetteers.common_words() and words.lower() not in gazetteers.given_names():
             found.append((match.start(1), match.start(1) + len(words), "a name after works at, employed by or transferred from"))
     return found
+
+
+# Presidio's name for each finder, the entity, the finder, its score.
+RECOGNIZERS = [
+    # street addresses in the forms of the US, the UK, Canada, Ireland, Australia and continental Europe, with the
+    # second line's flat, unit, suite, level or floor before or after the street
+    ("AddressRecognizer", "ADDRESS", addresses_in, 0.6),
+    # a listed given name and a capitalised word (Ornella Comeriato, Nedda Ponti-Smirnoff, Ann van der Berg), or a
+    # listed given name and surname in lower case (theresa reid)
+    ("NameListRecognizer", "PERSON", names_in, 0.55),
+    # listed countries, states, counties, provinces, regions and towns with a capital; a place after words of
+    # living or moving; a town after its postcode at a line's start
+    ("PlaceListRecognizer", "LOCATION", places_in, 0.5),
+    # firms named after partners; the capitalised words after "works at", "employed by", "transferred from"
+    ("EmployerRecognizer", "ORGANIZATION", organisations_in, 0.5),
+]
+
+
+def recognizers() -> list:
+    """The finders of this module as Presidio recognizers: each runs on the text and names the rule of every span."""
+    from presidio_analyzer import EntityRecognizer
+
+    class FinderRecognizer(EntityRecognizer):
+        def __init__(self, name: str, entity: str, finder, score: float):
+            self.finder, self.score = finder, score
+            super().__init__(supported_entities=[entity], name=name)
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return _results(self.supported_entities[0], self.finder(text), self.score, self.name)
+
+    return [FinderRecognizer(*spec) for spec in RECOGNIZERS]
