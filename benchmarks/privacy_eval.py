@@ -258,7 +258,8 @@ TEXT_NOTES = """Reading these figures:
   recall rests on spaCy's small model and the rules. Read the letters figures as an upper bound for such text; the
   only fair test of that is a set built without Faker, which we do not have yet.
 - Held-out discipline: the recognizers were changed while reading the development half's misses only; the held-out
-  half's overall and per-type figures (never its texts) were printed four times during issue 13's second session,
+  half's overall and per-type figures (never its texts) were printed five times during issue 13's second session (twice
+  from a scratch script, three times by this benchmark, this run the last),
   between changes made for reasons found on the development half.
 - Speed: spaCy's entity recognizer alone takes about 2.2 ms per letter on one core of this machine, against about
   9.7 ms for Presidio's whole per-text analysis, so no scan that keeps that model can be more than ~4.4× faster per
