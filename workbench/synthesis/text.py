@@ -349,8 +349,9 @@ def measures(real: pd.Series, synthetic: pd.Series, learnt: pd.Series, found: in
     output, tags unfilled, against the tagged text it learnt), identifiers found."""
     from scipy.stats import ks_2samp
 
-    real_text = real.dropna().astype(str)
-    synthetic_text = synthetic.dropna().astype(str)
+    real_text, synthetic_text = (values.dropna().astype(str) for values in (real, synthetic))
+    # an empty text is no text (a CSV of the copy reads it back as missing)
+    real_text, synthetic_text = real_text[real_text != ""], synthetic_text[synthetic_text != ""]
     if real_text.empty or synthetic_text.empty:
         return {"real_texts": len(real_text), "synthetic_texts": len(synthetic_text), "identifiers_found": found}
     real_words = [w.lower() for t in real_text for w in WORD.findall(t)]
