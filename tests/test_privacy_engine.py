@@ -180,3 +180,68 @@ def test_an_uploaded_text_cannot_make_the_expressions_backtrack_without_end(foun
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def sentences_read(monkeypatch):
+    """The sentences spaCy's entity recognizer was given, per text, as the scan ran (the real gate, observed)."""
+    read: list[list[str]] = []
+    gate = engine.sentences_to_read
+
+    def observed(text, artifacts, threshold, case_blind=False):
+        ranges = gate(text, artifacts, threshold, case_blind)
+        starts, ends = artifacts.tokens_indices, artifacts.token_ends
+        read.append([text[starts[a] : ends[b - 1]].strip() for a, b in ranges])
+        return ranges
+
+    monkeypatch.setattr(engine, "sentences_to_read", observed)
+    return read
+
+
+def test_the_entity_model_reads_only_the_sentences_the_rules_leave_something_in(sentences_read):
+    text = "Seen today, pain settled, review in two weeks. Funding came from the Wellcome Trust last year."
+    [spans] = engine.analyze_texts([text], processes=1)
+    assert sentences_read == [["Funding came from the Wellcome Trust last year."]]
+    assert ("ORGANIZATION", "the Wellcome Trust") in {(s["type"], text[s["start"] : s["end"]]) for s in spans}
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("Spoke to margaret wilson at 17 Wattle Parade, 0412 345 678.", []),  # every word the rules read or an everyday one
+        ("Thank you for referring this patient.", []),  # a sentence's first word that is English
+        ("Results were sent to Okonkwo.", ["Results were sent to Okonkwo."]),  # a capital inside the sentence, in no list
+        ("Okonkwo rang back.", ["Okonkwo rang back."]),  # a first word that is no English word
+        ("Thomas rang back.", ["Thomas rang back."]),  # a first word that is English (WordNet lists it) and a given name
+        ("First seen in 2019.", ["First seen in 2019."]),  # a year alone: a date the rules leave
+        ("PLEASE CALL BACK ABOUT THE RESULTS", []),  # typed in capitals: a capital says nothing
+        ("PLEASE CALL OKONKWO ABOUT THE RESULTS", ["Please Call Okonkwo About The Results"]),
+    ],
+)
+def test_what_sends_a_sentence_to_the_entity_model(sentences_read, text, read):
+    engine.analyze_texts([text], processes=1)
+    assert sentences_read == [read]
+
+
+def test_english_words_include_their_inflected_forms():
+    assert all(engine.english_word(word) for word in ["results", "safeguarding", "told", "lives", "referring", "happier"])
+    assert not any(engine.english_word(word) for word in ["okonkwo", "xqzv", "brianmouth"])
+
+
+def test_a_scan_process_that_fails_is_reported_without_the_text(monkeypatch):
+    import os
+
+    parent = os.getpid()
+    batch = engine._analyze_batch
+
+    def failing_in_a_child(texts, *args):
+        if os.getpid() != parent:
+            raise ValueError(f"could not read {texts[0]}")
+        return batch(texts, *args)
+
+    monkeypatch.setattr(engine, "_analyze_batch", failing_in_a_child)
+    texts = [f"Patient Ann Lee lives at {n} Wattle Parade." for n in range(400)]
+    with pytest.raises(RuntimeError) as failure:
+        engine.analyze_texts(texts, processes=2)
+    assert "(ValueError)" in str(failure.value) and "Wattle" not in str(failure.value)
+    assert engine.analyze_texts(texts[:3], processes=1)[0]  # the engine still works afterwards

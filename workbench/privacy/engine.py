@@ -7,15 +7,17 @@ medical and financial tables hold and Presidio lacks or gets wrong for them.
 """
 
 import bisect
+import dataclasses
 import functools
 import logging
 import os
 import re
+import signal
 from pathlib import Path
 
 from django.conf import settings
 
-from workbench.privacy import written
+from workbench.privacy import gazetteers, written
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +143,7 @@ ALLOW_LIST = [
 
 # The allowed words as a note in capitals reads after `readable` (Last Year), and as typed in capitals.
 ALLOW_LIST += sorted({word.title() for word in ALLOW_LIST} | {word.upper() for word in ALLOW_LIST} | {"Us"} - set(ALLOW_LIST))
+_ALLOWED_LOWER = frozenset(word.lower() for word in ALLOW_LIST)
 
 
 def model_path() -> Path:
@@ -422,6 +425,92 @@ def _custom_recognizers() -> list:
     ]
 
 
+@dataclasses.dataclass
+class Entity:
+    """An entity spaCy found, as Presidio's spaCy recognizer reads it, placed in the whole text."""
+
+    label_: str
+    start_char: int
+    end_char: int
+
+
+SENTENCE_ENDS = {".", "!", "?"}
+# Words that say a date the rules may not have read (spaCy's DATE): months, days, a year alone.
+DATE_WORDS = frozenset(
+    "january february march april may june july august september october november december jan feb mar apr jun jul aug "
+    "sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday".split()
+)
+YEAR = re.compile(r"(?:1[89]|20)\d\d")
+
+
+@functools.cache
+def _english() -> tuple[frozenset, dict, tuple]:
+    """English words as spaCy's lemmatizer tables list them (WordNet's nouns, verbs, adjectives and adverbs), their
+    irregular forms, and the suffix rules that make the regular ones."""
+    import srsly
+
+    tables = srsly.msgpack_loads((model_path() / "lemmatizer" / "lookups" / "lookups.bin").read_bytes())
+    index = frozenset(word for words in tables["lemma_index"].values() for word in words)
+    irregular = {form for forms in tables["lemma_exc"].values() for form in forms}
+    rules = tuple(sorted({(old, new) for rules in tables["lemma_rules"].values() for old, new in rules if old}))
+    return index, frozenset(irregular), rules
+
+
+@functools.lru_cache(maxsize=65536)
+def english_word(word: str) -> bool:
+    """Whether a lower-case word is an English word or a regular or irregular form of one (results, safeguarding, told)."""
+    index, irregular, rules = _english()
+    if word in index or word in irregular:
+        return True
+    return any(word.endswith(old) and word[: len(word) - len(old)] + new in index for old, new in rules)
+
+
+def sentences_to_read(text: str, artifacts, threshold: float, case_blind: bool = False) -> list[tuple[int, int]]:
+    """The token ranges of the sentences spaCy's entity recognizer must read (runs of them joined): those with a word
+    it could add something about that no rule's span at the threshold covers. Such a word is capitalised inside a
+    sentence and not an everyday or allowed word, or in the lists of given names, surnames and places; or it begins
+    a sentence and is no English word (or a listed given name); or it says a date (a month, a day, a year). A sentence
+    of lower-case words, numbers and spans the rules found is left to the rules. In a text typed in capitals
+    (`case_blind`, read title-cased) a capital says nothing: every word is read as a sentence's first."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words, starts, ends = artifacts.lemmas, artifacts.tokens_indices, artifacts.token_ends
+    if not words:
+        return []
+    covered = bytearray(len(text))
+    for results in artifacts.found.values():
+        for result in results:
+            if result.score >= threshold and result.end > result.start:
+                covered[result.start : result.end] = b"\1" * (result.end - result.start)
+    common, given, family, places = gazetteers.common_words(), gazetteers.given_names(), gazetteers.surnames(), gazetteers.places()
+    ranges: list[tuple[int, int]] = []
+    sentence, needed, opening = 0, False, True
+    for index, word in enumerate(words):
+        start, end = starts[index], ends[index]
+        first = text[start]
+        if not needed and not (covered[start] and covered[end - 1]):
+            if first.isupper():
+                if opening:
+                    needed = word in given or not (word in common or word in _ALLOWED_LOWER or english_word(word))
+                else:
+                    listed = (word in given or word in family or word in places) and word not in STOP_WORDS
+                    needed = listed or word not in common and word not in _ALLOWED_LOWER
+            elif first.isdigit():
+                needed = bool(YEAR.fullmatch(word))
+            if not needed and word in DATE_WORDS:
+                needed = True
+        if first.isalnum() and not case_blind:
+            opening = False
+        if word in SENTENCE_ENDS or ("\n" in word and word.isspace()) or index == len(words) - 1:
+            if needed:
+                if ranges and ranges[-1][1] == sentence:
+                    ranges[-1] = (ranges[-1][0], index + 1)
+                else:
+                    ranges.append((sentence, index + 1))
+            sentence, needed, opening = index + 1, False, True
+    return ranges
+
+
 # The spaCy components Presidio's recognizers never read: the named-entity recognizer has its own token vectors, and
 # the context words are compared with lower-cased words instead of lemmas (the context lists hold the forms written).
 UNUSED_PIPES = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
@@ -438,22 +527,48 @@ def _nlp_engine(configuration: dict):
             self.nlp = {model["lang_code"]: spacy.load(model["model_name"], exclude=UNUSED_PIPES) for model in self.models}
 
         def _doc_to_nlp_artifact(self, doc, language):
-            # one pass over the tokens' attributes as an array: no Token object is made for the words
+            artifacts = self.artifacts_without_entities(doc)
+            self._set_entities(artifacts, list(doc.ents))
+            return artifacts
+
+        def artifacts_without_entities(self, doc):
+            """Presidio's artifacts of a tokenised text: one pass over the tokens' attributes as an array (no Token
+            object is made for the words), lower-cased words for lemmas; the entities come later."""
             from spacy.attrs import IDX, IS_PUNCT, IS_STOP, LENGTH, LOWER
 
             strings = doc.vocab.strings
             rows = doc.to_array([LOWER, IDX, LENGTH, IS_STOP, IS_PUNCT]).tolist() if len(doc) else []
             words = [strings[row[0]] for row in rows]
-            entities, scores = self._get_updated_entities(self._get_entities(doc), self._get_scores_for_entities(doc))
             artifacts = NlpArtifacts.__new__(NlpArtifacts)
-            artifacts.entities, artifacts.tokens, artifacts.lemmas = entities, doc, words
+            artifacts.entities, artifacts.scores, artifacts.tokens, artifacts.lemmas = [], [], doc, words
             artifacts.tokens_indices = [row[1] for row in rows]
             artifacts.token_ends = [row[1] + row[2] for row in rows]
-            artifacts.nlp_engine, artifacts.scores = self, scores if scores else [0.85] * len(entities)
+            artifacts.nlp_engine = self
             artifacts.keywords = [
                 part for word, row in zip(words, rows) if not (row[3] or row[4]) and word != "be" for part in word.split(":")
             ]
             return artifacts
+
+        def _set_entities(self, artifacts, found) -> None:
+            default = self.ner_model_configuration.default_score
+            artifacts.entities, artifacts.scores = self._get_updated_entities(found, [default] * len(found))
+
+        def add_entities(self, texts, artifacts, threshold: float) -> None:
+            """spaCy's entities of each text, read from the sentences `sentences_to_read` picks only, in one batch."""
+            chunks = [
+                (i, a, b)
+                for i, (text, artifact) in enumerate(zip(texts, artifacts))
+                for a, b in sentences_to_read(text, artifact, threshold, getattr(artifact, "case_blind", False))
+            ]
+            # the sentences tokenised again, which costs a tenth of copying them out of the text's tokens (as_doc)
+            tokenizer = self.nlp["en"].tokenizer
+            docs = tokenizer.pipe(texts[i][artifacts[i].tokens_indices[a] : artifacts[i].token_ends[b - 1]] for i, a, b in chunks)
+            found = [[] for _ in texts]
+            for (i, a, _), doc in zip(chunks, self.nlp["en"].get_pipe("ner").pipe(docs, batch_size=256)):
+                offset = artifacts[i].tokens_indices[a]
+                found[i] += [Entity(ent.label_, ent.start_char + offset, ent.end_char + offset) for ent in doc.ents]
+            for artifact, entities in zip(artifacts, found):
+                self._set_entities(artifact, entities)
 
     engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
     fast = EntitiesOnlySpacyNlpEngine(models=engine.models, ner_model_configuration=engine.ner_model_configuration)
@@ -502,12 +617,43 @@ def _context_enhancer():
     return InPlaceContextEnhancer()
 
 
+def _engine_class():
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
+
+    class GroupingAnalyzerEngine(AnalyzerEngine):
+        """Presidio's engine, its recognizers' own context step done in one pass over the results (Presidio filters
+        every result once per recognizer: a third of the analysis after the rules' and the model's), and skipped for
+        recognizers that keep the base class's step, which returns the results as they are."""
+
+        def _enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
+            key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+            own: dict[str, list] = {}
+            for result in raw_results:
+                own.setdefault(result.recognition_metadata[key], []).append(result)
+            results = []
+            for recognizer in recognizers:
+                mine = own.get(recognizer.id, [])
+                if type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
+                    others = [r for r in raw_results if r.recognition_metadata[key] != recognizer.id]
+                    mine = recognizer.enhance_using_context(
+                        text=text,
+                        raw_recognizer_results=mine,
+                        other_raw_recognizer_results=others,
+                        nlp_artifacts=nlp_artifacts,
+                        context=context,
+                    )
+                results.extend(mine)
+            return self.context_aware_enhancer.enhance_using_context(
+                text=text, raw_results=results, nlp_artifacts=nlp_artifacts, recognizers=recognizers, context=context
+            )
+
+    return GroupingAnalyzerEngine
+
+
 @functools.lru_cache(maxsize=1)
 def analyzer():
     """The shared AnalyzerEngine (loading spaCy and the word lists takes a few seconds; workers keep it)."""
     _offline_tldextract()
-    from presidio_analyzer import AnalyzerEngine
-
     configuration = {
         "nlp_engine_name": "spacy",
         "models": [{"lang_code": "en", "model_name": str(model_path())}],
@@ -526,7 +672,7 @@ def analyzer():
             ],
         },
     }
-    engine = AnalyzerEngine(nlp_engine=_nlp_engine(configuration), supported_languages=["en"], context_aware_enhancer=_context_enhancer())
+    engine = _engine_class()(nlp_engine=_nlp_engine(configuration), supported_languages=["en"], context_aware_enhancer=_context_enhancer())
     registry = engine.registry
     registry.remove_recognizer("UkNhsRecognizer")  # replaced by ours, which checks the digit and takes context
     # phonenumbers tries every region it is given on every candidate (a tenth of the analyzer's time with two);
@@ -534,10 +680,35 @@ def analyzer():
     registry.remove_recognizer("PhoneRecognizer")
     for recognizer in _custom_recognizers():
         registry.add_recognizer(recognizer)
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    _english()  # the word list the entity recognizer's gate reads, loaded with the model
+    _compile_patterns(registry.recognizers)
+    # what spaCy's entity recognizer and tldextract set up on their first call, done now (a third of a second)
+    engine.nlp_engine.nlp["en"]("Warm-up: Anna Kovacs of Acme Ltd wrote from Springfield on 3 March 2020.")
+    import tldextract.tldextract as tld
+
+    tld.TLD_EXTRACTOR("mail.example.co.uk")
     for recognizer in registry.recognizers:
         if recognizer.name in PREFILTERS:
             recognizer.analyze = _prefiltered(recognizer.analyze, PREFILTERS[recognizer.name])
+        if not isinstance(recognizer, SpacyRecognizer):
+            recognizer.analyze = _precomputed(recognizer.analyze, recognizer.id)
     return engine
+
+
+def _compile_patterns(recognizers) -> None:
+    """Every pattern compiled with its recognizer's flags as Presidio compiles it on first use, so that the first
+    text to need an expression (a URL's takes a tenth of a second) does not wait for it."""
+    import regex
+    from presidio_analyzer import PatternRecognizer
+
+    for recognizer in recognizers:
+        for pattern in recognizer.patterns if isinstance(recognizer, PatternRecognizer) else ():
+            if pattern.compiled_regex is None:
+                pattern.compiled_regex = regex.compile(pattern.regex, flags=recognizer.global_regex_flags)
+                pattern.compiled_with_flags = recognizer.global_regex_flags
+    written.address_patterns()
 
 
 # Presidio's recognizers whose costly expressions cannot match a text without these characters: skipped for it.
@@ -570,8 +741,7 @@ def readable(text: str) -> str:
 
 def analyze_text(text: str, *, entities: list[str] | None = None, threshold: float = 0.35) -> list[dict]:
     """Entity spans in one text, as plain dicts: type, start, end, score."""
-    results = analyzer().analyze(text=readable(text), language="en", entities=entities, score_threshold=threshold, allow_list=ALLOW_LIST)
-    return [_as_span(r) for r in results]
+    return analyze_texts([text], entities=entities, threshold=threshold, processes=1)[0]
 
 
 def _as_span(result) -> dict:
@@ -581,23 +751,67 @@ def _as_span(result) -> dict:
 def analyze_texts(
     texts: list[str], *, entities: list[str] | None = None, threshold: float = 0.35, batch_size: int = 256, processes: int | None = None
 ) -> list[list[dict]]:
-    """Spans for many texts, with spaCy's pipe doing the NLP in batches, on every core when there are enough texts
-    (`processes`: how many; by default WORKBENCH_SCAN_PROCESSES, 0 for every core the process may use)."""
+    """Spans for many texts, in batches, on every core when there are enough texts (`processes`: how many; by
+    default WORKBENCH_SCAN_PROCESSES, 0 for every core the process may use)."""
     processes = _processes(len(texts)) if processes is None else processes
     if processes > 1 and len(texts) >= 2 * processes:
         return _analyze_in_processes(texts, entities, threshold, batch_size, processes)
-    from presidio_analyzer import BatchAnalyzerEngine
+    read = [readable(text) if isinstance(text, str) else text for text in texts]
+    case_blind = [new is not old for new, old in zip(read, texts)]
+    out = []
+    for start in range(0, len(read), batch_size):
+        end = start + batch_size
+        out += _analyze_batch(read[start:end], case_blind[start:end], entities, threshold)
+    return out
 
-    batch = BatchAnalyzerEngine(analyzer_engine=analyzer())
-    results = batch.analyze_iterator(
-        [readable(text) if isinstance(text, str) else text for text in texts],
-        language="en",
-        entities=entities,
-        score_threshold=threshold,
-        batch_size=batch_size,
-        allow_list=ALLOW_LIST,
-    )
-    return [[_as_span(r) for r in row] for row in results]
+
+def _analyze_batch(texts: list[str], case_blind: list[bool], entities: list[str] | None, threshold: float) -> list[list[dict]]:
+    """Presidio's analysis of each text with the entity model run only where the rules leave something to find.
+
+    The rule recognizers run first, on the tokens alone; spaCy's entity recognizer (two thirds of the time) then reads
+    only the sentences holding a word it could add something about: a capitalised word that is neither an everyday
+    word nor inside a span the rules found, a month or a year outside the rules' dates. Presidio's own steps follow
+    unchanged (context words, threshold, duplicates, allow list): `analyze` is handed the rules' results and the
+    entities found, and recomputes nothing."""
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    engine = analyzer()
+    nlp = engine.nlp_engine
+    language = "en"
+    recognizers = engine.registry.get_recognizers(language=language, entities=entities, all_fields=not entities)
+    wanted = entities or engine.get_supported_entities(language=language)
+    rules = [r for r in recognizers if not isinstance(r, SpacyRecognizer)]
+    for recognizer in recognizers:
+        if not recognizer.is_loaded:
+            recognizer.load()
+            recognizer.is_loaded = True
+    artifacts = [nlp.artifacts_without_entities(doc) for doc in nlp.nlp[language].tokenizer.pipe(texts)]
+    for text, artifact in zip(texts, artifacts):
+        artifact.found = {r.id: r.analyze(text=text, entities=wanted, nlp_artifacts=artifact) for r in rules}
+    for artifact, blind in zip(artifacts, case_blind):
+        artifact.case_blind = blind
+    nlp.add_entities(texts, artifacts, threshold)
+    return [
+        [
+            _as_span(r)
+            for r in engine.analyze(
+                text=text, language=language, entities=entities, score_threshold=threshold, allow_list=ALLOW_LIST, nlp_artifacts=artifact
+            )
+        ]
+        for text, artifact in zip(texts, artifacts)
+    ]
+
+
+def _precomputed(analyze, identifier: str):
+    """A recognizer's analyze that returns the results `_analyze_batch` found for this text before, if any."""
+
+    def analyze_once(text, entities, nlp_artifacts=None):
+        found = getattr(nlp_artifacts, "found", None)
+        if found is not None and identifier in found:
+            return found.pop(identifier)
+        return analyze(text, entities, nlp_artifacts)
+
+    return analyze_once
 
 
 # Below this many texts a second process costs more than it saves.
@@ -613,21 +827,67 @@ def _processes(count: int) -> int:
     return configured or len(os.sched_getaffinity(0))
 
 
-def _analyze_chunk(arguments: tuple) -> list[list[dict]]:
-    texts, entities, threshold, batch_size = arguments
-    return analyze_texts(texts, entities=entities, threshold=threshold, batch_size=batch_size, processes=1)
+def _shares(texts: list, count: int) -> list[list]:
+    """The texts in `count` contiguous runs of about equal length in characters (a text's scan time follows it)."""
+    lengths = [len(text) if isinstance(text, str) else 0 for text in texts]
+    total, shares, current, size = sum(lengths) + len(texts), [], [], 0
+    for text, length in zip(texts, lengths):
+        current.append(text)
+        size += length + 1
+        if size * count >= total * (len(shares) + 1) and len(shares) < count - 1:
+            shares.append(current)
+            current = []
+    return [*shares, current]
 
 
 def _analyze_in_processes(texts, entities, threshold, batch_size, processes) -> list[list[dict]]:
-    """The texts in contiguous chunks over forked processes, which share the loaded model and word lists; rows
-    come back in order."""
-    import multiprocessing
+    """The texts in contiguous shares over forked processes, which share the loaded model and word lists; this
+    process scans the first share meanwhile, and the rows come back in order.
+
+    The objects alive at the fork are frozen out of the children's garbage collector, whose first full pass would
+    otherwise write to every one of them and copy the parent's memory page by page. A child that fails or dies is
+    reported by its exception's type only (an exception's message may quote the text)."""
+    import gc
+    import pickle
 
     analyzer()  # loaded before the fork, so no child loads it again
-    from workbench.privacy import gazetteers
-
     gazetteers.places(), gazetteers.given_names(), gazetteers.surnames()
-    size = -(-len(texts) // (processes * 4))
-    chunks = [(texts[i : i + size], entities, threshold, batch_size) for i in range(0, len(texts), size)]
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        return [row for chunk in pool.map(_analyze_chunk, chunks) for row in chunk]
+    shares = _shares(texts, processes)
+    children: list[tuple[int, int]] = []
+    gc.freeze()
+    try:
+        for share in shares[1:]:
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: scan its share, hand the rows back, leave without any of the parent's exit work
+                os.close(read)
+                try:
+                    payload = pickle.dumps(
+                        (None, analyze_texts(share, entities=entities, threshold=threshold, batch_size=batch_size, processes=1))
+                    )
+                except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
+                    payload = pickle.dumps((type(error).__name__, None))
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(payload)
+                os._exit(0)
+            os.close(write)
+            children.append((pid, read))
+    finally:
+        gc.unfreeze()
+    live = dict(children)
+    try:
+        rows = analyze_texts(shares[0], entities=entities, threshold=threshold, batch_size=batch_size, processes=1)
+        for pid, _ in children:
+            with os.fdopen(live.pop(pid), "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            failure, found = pickle.loads(data) if data else ("no answer: the process died", None)
+            if failure:
+                raise RuntimeError(f"the free-text scan failed in one of its {processes} processes ({failure})")
+            rows += found
+        return rows
+    finally:
+        for pid, read in live.items():  # children not yet reaped: the scan failed here first
+            os.close(read)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
