@@ -80,8 +80,9 @@ LEGAL_FORMS = (
     "SPA|S\\.P\\.A|s\\.r\\.l|s\\.p\\.a|e figli|e Figli|et Fils|et fils|& Fils|& Cie|et Cie|und Söhne|& Söhne|S\\.L\\.U|S\\.C|"
     "Pty Ltd|Pty|Ltda|S\\.A\\.U|ApS|A/S|AB|Oy|sp\\. z o\\.o|Sp\\. z o\\.o"
 )
-# An alternation stops at its first match: S.A would cut S.A.R.L. short.
-LEGAL_FORMS_LONGEST_FIRST = "|".join(sorted(LEGAL_FORMS.split("|"), key=len, reverse=True))
+# As one expression factored by prefixes, the longest form that fits first (an alternation stops at its first match:
+# S.A would cut S.A.R.L. short).
+LEGAL_FORMS_LONGEST_FIRST = written.alternation(form.replace("\\.", ".") for form in LEGAL_FORMS.split("|"))
 
 
 # Words of clinical and administrative text that spaCy's small model tends to take for names or organisations.

@@ -53,15 +53,34 @@ UNIT_WORDS_EXTRA = "Apartment|Apt|Flat|Suite|Ste|Unit|Level|Floor|Fl|Lot|Shop|Ro
 NOT_A_STREET_WORD = r"(?!(?:in|the|a|an|of|at|to|for|with|and|on|per|or|by|from|times|days|weeks|months|years|mg|ml|kg|x)\b)"
 
 
-def _alternation(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+def alternation(words) -> str:
+    """Literal words as one expression, factored by their prefixes (Via|Viale|Vicolo -> Vi(?:a(?:le)?|colo)): where a
+    plain alternation tries every word at every position of a text, this fails at the first letter that starts none.
+    The longest word that fits is tried first, as in an alternation sorted longest first."""
+    root: dict = {}
+    for word in set(words):
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def expression(node: dict) -> str:
+        parts = [re.escape(char) + expression(child) for char, child in sorted(node.items()) if char]
+        if not parts:
+            return ""
+        body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return expression(root)
 
 
 @functools.cache
 def address_patterns() -> list[tuple[str, re.Pattern]]:
-    after = _alternation(t for t in gazetteers.street_types_after() if t not in NOT_STREET_TYPES)
-    before = _alternation(gazetteers.street_types_before())
-    units = _alternation(set(gazetteers.unit_words()) | set(UNIT_WORDS_EXTRA.split("|")))
+    after = alternation(t for t in gazetteers.street_types_after() if t not in NOT_STREET_TYPES)
+    before = alternation(gazetteers.street_types_before())
+    units = alternation(set(gazetteers.unit_words()) | set(UNIT_WORDS_EXTRA.split("|")))
+    strong_words = STRONG_TYPES_BEFORE.split("|")
+    strong = alternation([*strong_words, *(w.upper() for w in strong_words), *(w.title() for w in strong_words)])
     unit = rf"(?:(?:{units})\b\.?\s*(?:No\.?\s*)?#?\s*[A-Za-z]?\d{{1,5}}[A-Za-z]?\b|#\s*\d{{1,5}}\b)"
     number = r"\d{1,5}[A-Za-z]?(?:\s?[-/]\s?\d{1,5}[A-Za-z]?)?"
     name = rf"(?:[{CAPITAL}][\w'’.\-]{{0,40}}|(?:de|du|des|la|le|di|da|del|della|van|von|der|of|the|St\.?))"
@@ -73,7 +92,7 @@ def address_patterns() -> list[tuple[str, re.Pattern]]:
             "number_name_type",
             re.compile(
                 rf"(?<![\w/]){units_before}{number},?\s+(?:{NOT_A_STREET_WORD}{name}\s+){{1,4}}"
-                rf"(?:(?:{after})|(?i:{HAND_TYPES_AFTER}))\b\.?{unit_after}"
+                rf"(?:(?:{after})|(?i:{alternation(HAND_TYPES_AFTER.split('|'))}))\b\.?{unit_after}"
             ),
         ),
         # Via Roma, 12 Piano 3; Calle Mayor 5; rue de la Paix; 12 rue de la Paix; Flat 2, Piazza Piermaria, 491
@@ -87,8 +106,7 @@ def address_patterns() -> list[tuple[str, re.Pattern]]:
         (
             "type_name",
             re.compile(
-                rf"(?<![\w/]){units_before}(?:{number}(?:\s*(?:bis|ter))?,?\s+)?(?:{STRONG_TYPES_BEFORE}|"
-                rf"{STRONG_TYPES_BEFORE.upper()}|{STRONG_TYPES_BEFORE.title()})\s+(?:(?:de\s+la|de\s+l'|du|des|de|di|della|del)\s+)?"
+                rf"(?<![\w/]){units_before}(?:{number}(?:\s*(?:bis|ter))?,?\s+)?(?:{strong})\s+(?:(?:de\s+la|de\s+l'|du|des|de|di|della|del)\s+)?"
                 rf"[{CAPITAL}][\w'’\-]{{1,40}}(?:\s+[{CAPITAL}][\w'’\-]{{1,40}}){{0,2}}{unit_after}"
             ),
         ),
@@ -114,9 +132,17 @@ def _results(entity: str, found: list[tuple[int, int, str]], score: float, recog
     return out
 
 
+# German and Dutch streets end in their type, then the number: no such ending before a digit, no such street. The
+# search for one is a tenth of the street expression's, which tries every word's start.
+WORD_ENDING_TYPES = "straße strasse str. weg gasse platz allee ring damm ufer chaussee pfad steig straat laan plein gracht kade dijk singel steeg markt"
+COMPOUND_HINT = re.compile(rf"(?i)(?:{alternation(WORD_ENDING_TYPES.split())})\s*\d")
+
+
 def addresses_in(text: str) -> list[tuple[int, int, str]]:
     found = []
     for rule, pattern in address_patterns():
+        if rule == "compound_number" and not COMPOUND_HINT.search(text):
+            continue
         found += [(m.start(), m.end(), rule) for m in pattern.finditer(text)]
     return _merged(found, text)
 
