@@ -9,6 +9,7 @@ span covers at least half of it (type-exact recall is reported beside it).
 """
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -233,6 +234,10 @@ def _fastest(run, rounds: int = ROUNDS):
     return first, best
 
 
+def _presidio_spans(peer, texts: list[str]) -> list[list[dict]]:
+    return [[{"type": r.entity_type, "start": r.start, "end": r.end} for r in peer.analyze(text=text, language="en")] for text in texts]
+
+
 def text_run(corpora: dict) -> dict:
     """Both analyzers on every corpus: character scores and seconds per text (ours batched as the scan runs it,
     Presidio's per text as its analyzer is called), in the same process and run, each the fastest of ROUNDS runs."""
@@ -245,13 +250,11 @@ def text_run(corpora: dict) -> dict:
     out = {}
     for name, corpus in corpora.items():
         texts = [text for text, _ in corpus]
-        one_core, one_core_s = _fastest(lambda: analyze_texts(texts, processes=1))
-        ours, ours_s = _fastest(lambda: analyze_texts(texts, processes=cores))
+        one_core, one_core_s = _fastest(functools.partial(analyze_texts, texts, processes=1))
+        ours, ours_s = _fastest(functools.partial(analyze_texts, texts, processes=cores))
         if ours != one_core:
             raise SystemExit(f"{name}: the scan on {cores} processes found other spans than on one")
-        theirs, theirs_s = _fastest(
-            lambda: [[{"type": r.entity_type, "start": r.start, "end": r.end} for r in peer.analyze(text=text, language="en")] for text in texts]
-        )
+        theirs, theirs_s = _fastest(functools.partial(_presidio_spans, peer, texts))
         out[name] = {
             "ours": character_scores(corpus, ours)
             | {"ms_per_text": round(1000 * ours_s / len(texts), 2), "ms_per_text_one_core": round(1000 * one_core_s / len(texts), 2)},

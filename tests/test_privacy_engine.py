@@ -111,6 +111,16 @@ def test_clinical_words_relative_dates_and_iso_dates_are_not_personal_data(found
         ("+44 20 7946 0958 is the ward's", "PHONE_NUMBER", "+44 20 7946 0958"),
         ("(02) 9374 4000 rings through", "PHONE_NUMBER", "(02) 9374 4000"),
         ("callback 0291837465 after five", "PHONE_NUMBER", "0291837465"),
+        # national groupings: German and Dutch area codes of four and five digits, Austria's slash, Finland's
+        # bracketed country code, a trunk digit before brackets, a local number of seven digits after "call"
+        ("Tel. (05341) 82716 ab acht", "PHONE_NUMBER", "(05341) 82716"),
+        ("please ring 0612-345678 or (020)-1234567", "PHONE_NUMBER", "(020)-1234567"),
+        ("please ring 0612-345678 or (020)-1234567", "PHONE_NUMBER", "0612-345678"),
+        ("mobil 0664/12345678", "PHONE_NUMBER", "0664/12345678"),
+        ("soita (+358) 401234567", "PHONE_NUMBER", "(+358) 401234567"),
+        ("call 1 (416) 555-0199 today", "PHONE_NUMBER", "1 (416) 555-0199"),
+        ("call back on 555 0199", "PHONE_NUMBER", "555 0199"),
+        ("Call back on 2669683645 or write", "PHONE_NUMBER", "2669683645"),  # "call", "on": context words spaCy stops
         # the last four digits of a card written straight after "card"
         ("refund to card 4417, ref attached", "CREDIT_CARD", "4417"),
     ],
@@ -127,6 +137,8 @@ def test_personal_data_as_letters_write_it_is_found(found, text, kind, value):
         ("will review in two weeks; may need a scan", "PERSON"),  # given names that are English words
         ("Sent via email to the team", "ADDRESS"),  # "via" the preposition, not the Italian street
         ("SSN 078-05-1120 on file", "PHONE_NUMBER"),  # an SSN's grouping is not a phone's
+        ("Batch 123 4567 dispatched", "PHONE_NUMBER"),  # seven digits without a word for a phone
+        ("Seen 12/03/2021 and 04.05.2022", "PHONE_NUMBER"),  # dates in digits
         ("Seen at 10 Downing Lane Medical Practice", "LOCATION"),
     ],
 )

@@ -282,26 +282,34 @@ def _custom_recognizers() -> list:
 
     class InternationalPhoneRecognizer(PatternRecognizer):
         """Numbers written as phones are in every country (+61-7-6053-2293, 03.1537.4787, (08)-3866-1488): groups of
-        digits with separators, 8 to 15 digits in all, surer with a word like 'tel' or 'call' nearby; not a date."""
+        digits with separators, 7 to 15 digits in all (7 only with such a word), surer with a word like 'tel' or 'call' nearby; not a date."""
 
         def __init__(self):
-            pattern = (
-                r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{1,5}(?:[\s.\-]\d{2,5}){1,4}(?![\w])|(?<![\w+])\+\d{8,14}(?!\w)"
-            )
+            # a country code (+49, (+358), 0049, a trunk 1 before brackets), an area code in brackets, then groups
+            # split by spaces, dots, dashes or a slash (030/1234567); the subscriber's part up to eight digits long
+            country = r"(?:(?:\+\d{1,3}|\(\+\d{1,3}\)|00\d{1,3})[\s.\-]?|\d{1,3}[\s.\-]?(?=\())?"
+            area = r"(?:\(\d{1,5}\)[\s.\-]?)?"
+            pattern = rf"(?<![\w+]){country}{area}\d{{1,5}}(?:[\s.\-/]\d{{2,8}}){{1,4}}(?![\w])|(?<![\w+])\+\d{{8,14}}(?!\w)"
             super().__init__(
                 supported_entity="PHONE_NUMBER",
                 patterns=[
                     Pattern("grouped_digits", pattern, 0.3),
                     # a country code or an area code in brackets says "phone" without a word around it
                     Pattern(
-                        "international", r"(?<![\w+])\+\d{1,3}[\s.\-]?(?:\(\d{1,4}\)[\s.\-]?)?\d{1,5}(?:[\s.\-]?\d{2,5}){1,4}(?![\w])", 0.5
+                        "international",
+                        rf"(?<![\w+])(?:\+\d{{1,3}}|\(\+\d{{1,3}}\))[\s.\-]?{area}\d{{1,5}}(?:[\s.\-/]?\d{{2,8}}){{1,4}}(?![\w])",
+                        0.5,
                     ),
-                    Pattern("bracketed_area_code", r"(?<![\w+])\(\d{2,5}\)[\s.\-]?\d{2,5}(?:[\s.\-]\d{2,5}){1,3}(?![\w])", 0.45),
+                    Pattern(
+                        "bracketed_area_code",
+                        r"(?<![\w+])(?:\d{1,3}[\s.\-]?)?\(\d{2,5}\)[\s.\-]?\d{2,10}(?:[\s.\-]\d{2,5}){0,3}(?![\w])",
+                        0.45,
+                    ),
                     Pattern("national", r"(?<![\w+])0\d{8,10}(?!\w)", 0.3),
-                    # a national number written in groups from its leading 0 (020 7946 0958, 06 12 34 56 78)
-                    Pattern("national_grouped", r"(?<![\w+])0\d{1,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])", 0.4),
-                    Pattern("area_code_in_brackets", r"(?<![\w+])\(\d{1,4}\)\s?\d{6,10}(?!\w)", 0.4),
-                    # digits alone: a phone only with a word like "callback" or "tel" before it
+                    # a national number written in groups from its leading 0 (020 7946 0958, 06 12 34 56 78, 0612-345678)
+                    Pattern("national_grouped", r"(?<![\w+])0\d{1,4}(?:[\s.\-/]\d{2,8}){1,4}(?![\w])", 0.4),
+                    # a local number of seven digits (555 0199, 555-0199): a phone only with a word like "call" before it
+                    Pattern("local_with_context", r"(?<![\w+\-/.])\d{3}[\s.\-]?\d{4}(?![\w\-/])", 0.05),
                     Pattern("digits_with_context", r"(?<![\w+\-/.])\d{8,13}(?![\w\-/])", 0.05),
                 ],
                 context=[
@@ -341,7 +349,7 @@ def _custom_recognizers() -> list:
             text = pattern_text.strip()
             looks_like_date = re.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}", text)
             looks_like_ssn = re.fullmatch(r"\d{3}-\d{2}-\d{4}", text)
-            return None if 8 <= digits <= 15 and not looks_like_date and not looks_like_ssn else False
+            return None if 7 <= digits <= 15 and not looks_like_date and not looks_like_ssn else False
 
     identifiers = PatternRecognizer(
         supported_entity="ID",
@@ -545,8 +553,14 @@ def _nlp_engine(configuration: dict):
             artifacts.tokens_indices = [row[1] for row in rows]
             artifacts.token_ends = [row[1] + row[2] for row in rows]
             artifacts.nlp_engine = self
+            # Presidio's context words are the text's words but spaCy's stop words; a stop word that a recognizer
+            # names as its context ("call", "on", "no") is kept, or "call back on 2669683645" has no context at all
+            kept = self.context_words
             artifacts.keywords = [
-                part for word, row in zip(words, rows) if not (row[3] or row[4]) and word != "be" for part in word.split(":")
+                part
+                for word, row in zip(words, rows)
+                if not (row[3] or row[4]) and word != "be" or word in kept
+                for part in word.split(":")
             ]
             return artifacts
 
@@ -573,6 +587,7 @@ def _nlp_engine(configuration: dict):
 
     engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
     fast = EntitiesOnlySpacyNlpEngine(models=engine.models, ner_model_configuration=engine.ner_model_configuration)
+    fast.context_words = frozenset()  # the recognizers' context words, set when they are registered
     fast.load()
     return fast
 
@@ -683,6 +698,7 @@ def analyzer():
         registry.add_recognizer(recognizer)
     from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
+    engine.nlp_engine.context_words = frozenset(word.lower() for r in registry.recognizers for word in r.context or () if " " not in word)
     _english()  # the word list the entity recognizer's gate reads, loaded with the model
     _compile_patterns(registry.recognizers)
     # what spaCy's entity recognizer and tldextract set up on their first call, done now (a third of a second)

@@ -134,7 +134,9 @@ def _results(entity: str, found: list[tuple[int, int, str]], score: float, recog
 
 # German and Dutch streets end in their type, then the number: no such ending before a digit, no such street. The
 # search for one is a tenth of the street expression's, which tries every word's start.
-WORD_ENDING_TYPES = "straße strasse str. weg gasse platz allee ring damm ufer chaussee pfad steig straat laan plein gracht kade dijk singel steeg markt"
+WORD_ENDING_TYPES = (
+    "straße strasse str. weg gasse platz allee ring damm ufer chaussee pfad steig straat laan plein gracht kade dijk singel steeg markt"
+)
 COMPOUND_HINT = re.compile(rf"(?i)(?:{alternation(WORD_ENDING_TYPES.split())})\s*\d")
 
 
