@@ -121,6 +121,20 @@ def test_clinical_words_relative_dates_and_iso_dates_are_not_personal_data(found
         ("call 1 (416) 555-0199 today", "PHONE_NUMBER", "1 (416) 555-0199"),
         ("call back on 555 0199", "PHONE_NUMBER", "555 0199"),
         ("Call back on 2669683645 or write", "PHONE_NUMBER", "2669683645"),  # "call", "on": context words spaCy stops
+        # names with particles straight after the given name, titles before particles or a Mac
+        ("GP: Dr Kirsten de la Leavey, Geany", "PERSON", "Kirsten de la Leavey"),
+        ("neighbour saar van salmen (age 75)", "PERSON", "saar van salmen"),
+        ("Thank you for seeing Mrs. van der Klijn today", "PERSON", "Mrs. van der Klijn"),
+        ("Referral: Mr. MacConachy, born 1950", "PERSON", "Mr. MacConachy"),
+        # a flat or studio before a street without its own number; Dutch streets in -pad and -hof; Spain's C.
+        ("lives at Flat 13, Studio 11I, Watkins Land.", "ADDRESS", "Flat 13, Studio 11I, Watkins Land"),
+        ("post them to Kyanpad 65.", "ADDRESS", "Kyanpad 65"),
+        ("post them to Flat 4, Selinahof 69.", "ADDRESS", "Flat 4, Selinahof 69"),
+        ("lives at C. Luna Bonilla 386 Puerta 3", "ADDRESS", "C. Luna Bonilla 386 Puerta 3"),
+        # postcodes at a line's start before the town: Ireland's Eircode, the Netherlands' form
+        ("Mrs. Murrihy\n03 Smith Street\nF10 FC7X Carlow\n", "POSTCODE", "F10 FC7X"),
+        ("Dana Hoeks\nLaurenboulevard 4\n4085EE Roemenië\n", "POSTCODE", "4085EE"),
+        ("Suite 277\n86629 West Jerry\nno longer there", "LOCATION", "West Jerry"),  # a town's first word may be everyday
         # the last four digits of a card written straight after "card"
         ("refund to card 4417, ref attached", "CREDIT_CARD", "4417"),
     ],
@@ -138,6 +152,8 @@ def test_personal_data_as_letters_write_it_is_found(found, text, kind, value):
         ("Sent via email to the team", "ADDRESS"),  # "via" the preposition, not the Italian street
         ("SSN 078-05-1120 on file", "PHONE_NUMBER"),  # an SSN's grouping is not a phone's
         ("Batch 123 4567 dispatched", "PHONE_NUMBER"),  # seven digits without a word for a phone
+        ("bought an iPad 2 for the ward", "ADDRESS"),  # an English word ending like a Dutch street
+        ("Flat 3 was cleaned", "ADDRESS"),  # a unit beside no street
         ("Seen 12/03/2021 and 04.05.2022", "PHONE_NUMBER"),  # dates in digits
         ("Seen at 10 Downing Lane Medical Practice", "LOCATION"),
     ],

@@ -261,8 +261,9 @@ def _custom_recognizers() -> list:
         patterns=[
             Pattern(
                 "title_name",
-                r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|MR|MRS|MS|MISS|DR|PROF)\.?\s+(?:[A-Z]\.\s*){0,2}"
-                r"(?:[A-Z][a-zà-ÿ'’]+|[A-Z]{2,})(?:[-\s](?:[A-Z][a-zà-ÿ'’]+|[A-Z]{2,}))?\b",
+                r"\b(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|MR|MRS|MS|MISS|DR|PROF)\.?\s+){1,2}(?:[A-ZÀ-Þ]\.\s*){0,2}"
+                r"(?:(?:van|von|de|der|den|du|la|le|di|da|del|della|Van|Von|De|Der|Den|Du|La|Le|Di|Da|Del|Della)\s+){0,3}"
+                r"(?:[A-ZÀ-Þ][a-zà-ÿ'’]+(?:[A-Z][a-zà-ÿ'’]+)?|[A-ZÀ-Þ]{2,})(?:[-\s](?:[A-ZÀ-Þ][a-zà-ÿ'’]+|[A-ZÀ-Þ]{2,}))?\b",
                 0.6,
             ),
             Pattern("initial_name", r"\b[A-Z]\.\s?[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?\b", 0.4),
@@ -399,9 +400,15 @@ def _custom_recognizers() -> list:
                 found.append(RecognizerResult("CREDIT_CARD", match.start(group), match.end(group), 0.5))
             return found
 
+    # a postcode where an address writes it: at a line's start or after a comma, the town after it; digits (Germany,
+    # France, the US), the UK's and Ireland's (Eircode), the Netherlands' (4085 EE) and Canada's forms, in capitals
+    postcode_forms = (
+        r"\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|(?:[AC-FHKNPRTV-Y]\d{2}|D6W)\s?[0-9AC-FHKNPRTV-Y]{4}|\d{4}\s?[A-Z]{2}|"
+        r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d"
+    )
     postcode_town = PatternRecognizer(
         supported_entity="POSTCODE",
-        patterns=[Pattern("before_town", r"(?:^|(?<=\n)|(?<=,\s))\d{4,5}(?=\s+[A-ZÀ-Þ][\w'’\-]+)", 0.45)],
+        patterns=[Pattern("before_town", rf"(?:^[ \t]*|(?<=,\s))(?:{postcode_forms})(?=[ \t]+[A-ZÀ-Þ][\w'’\-]+)", 0.45)],
         global_regex_flags=re.MULTILINE,
     )
     more_postcodes = PatternRecognizer(

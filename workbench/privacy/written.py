@@ -74,10 +74,23 @@ def alternation(words) -> str:
     return expression(root)
 
 
+# German and Dutch streets end in their type, then the number (Goethestraße 12, Kerkstraat 4a, Nisapad 905,
+# Selinahof 69): no such ending before a digit, no such street. The search for one is a tenth of the street
+# expression's, which tries every word's start.
+WORD_ENDING_TYPES = (
+    "straße strasse str. weg gasse platz allee ring damm ufer chaussee pfad steig hof straat laan plein gracht kade dijk "
+    "singel steeg markt pad baan dreef plantsoen"
+)
+COMPOUND_HINT = re.compile(rf"(?i)(?:{alternation(WORD_ENDING_TYPES.split())})\s*\d")
+# English words that end like a Dutch street and take a number (an iPad 2, keypad 3)
+NOT_COMPOUND_STREETS = {"ipad", "keypad", "notepad", "touchpad", "trackpad", "launchpad", "scratchpad", "bahnhof"}
+
+
 @functools.cache
 def address_patterns() -> list[tuple[str, re.Pattern]]:
     after = alternation(t for t in gazetteers.street_types_after() if t not in NOT_STREET_TYPES)
-    before = alternation(gazetteers.street_types_before())
+    # Faker's types written before the name, and Spain's abbreviations of calle (C. Luna Bonilla 386, C/ Mayor 5)
+    before = alternation([*gazetteers.street_types_before(), "C.", "C/"])
     units = alternation(set(gazetteers.unit_words()) | set(UNIT_WORDS_EXTRA.split("|")))
     strong_words = STRONG_TYPES_BEFORE.split("|")
     strong = alternation([*strong_words, *(w.upper() for w in strong_words), *(w.title() for w in strong_words)])
@@ -114,11 +127,12 @@ def address_patterns() -> list[tuple[str, re.Pattern]]:
         (
             "compound_number",
             re.compile(
-                r"(?i)\b[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ\-]{0,40}?(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|pfad|steig|straat|"
-                r"laan|plein|gracht|kade|dijk|singel|steeg|markt)\s*\d{1,4}[A-Za-z]?(?:\s*[-/]\s*\d{1,4})?\b"
+                rf"(?i)\b([A-Za-zÀ-ÿ][A-Za-zÀ-ÿ\-]{{0,40}}?(?:{alternation(WORD_ENDING_TYPES.split())}))\s*\d{{1,4}}[A-Za-z]?(?:\s*[-/]\s*\d{{1,4}})?\b"
             ),
         ),
         ("po_box", re.compile(r"(?i)\b(?:P\.?\s?O\.?\s?Box|Post\s?Office\s?Box|Postfach|Apartado|Bo[iî]te\s+postale|BP)\s*\d{1,6}\b")),
+        # a flat, suite or studio with its number: part of an address beside one (Flat 02, Brandon Fork), never alone
+        ("unit", re.compile(rf"(?<![\w/]){unit}")),
     ]
 
 
@@ -132,21 +146,35 @@ def _results(entity: str, found: list[tuple[int, int, str]], score: float, recog
     return out
 
 
-# German and Dutch streets end in their type, then the number: no such ending before a digit, no such street. The
-# search for one is a tenth of the street expression's, which tries every word's start.
-WORD_ENDING_TYPES = (
-    "straße strasse str. weg gasse platz allee ring damm ufer chaussee pfad steig straat laan plein gracht kade dijk singel steeg markt"
-)
-COMPOUND_HINT = re.compile(rf"(?i)(?:{alternation(WORD_ENDING_TYPES.split())})\s*\d")
-
-
 def addresses_in(text: str) -> list[tuple[int, int, str]]:
-    found = []
+    found, units = [], []
     for rule, pattern in address_patterns():
         if rule == "compound_number" and not COMPOUND_HINT.search(text):
             continue
-        found += [(m.start(), m.end(), rule) for m in pattern.finditer(text)]
-    return _merged(found, text)
+        if rule == "unit":
+            units = [(m.start(), m.end(), rule) for m in pattern.finditer(text)]
+        elif rule == "compound_number":
+            found += [(m.start(), m.end(), rule) for m in pattern.finditer(text) if m.group(1).lower() not in NOT_COMPOUND_STREETS]
+        else:
+            found += [(m.start(), m.end(), rule) for m in pattern.finditer(text)]
+    streets = _merged(found, text)
+    if not streets or not units:
+        return streets
+    # a unit joins the street it stands beside (a comma or spaces apart), on either side, and a unit beside that
+    # unit (Flat 13, Studio 11I, Watkins Land)
+    joined = True
+    while joined and units:
+        joined = False
+        for unit in list(units):
+            if any(_beside(unit, street, text) for street in streets):
+                streets, joined = _merged([*streets, unit], text), True
+                units.remove(unit)
+    return streets
+
+
+def _beside(a: tuple[int, int, str], b: tuple[int, int, str], text: str) -> bool:
+    first, second = (a, b) if a[0] <= b[0] else (b, a)
+    return first[1] >= second[0] or (second[0] - first[1] <= 3 and not text[first[1] : second[0]].strip(" ,"))
 
 
 def _merged(found: list[tuple[int, int, str]], text: str) -> list[tuple[int, int, str]]:
@@ -175,6 +203,10 @@ def names_in(text: str) -> list[tuple[int, int, str]]:
     tokens = _tokens(text)
     found = []
     index = 0
+
+    def spaced(a: int, b: int) -> bool:
+        return text[tokens[a][1] : tokens[b][0]] == " "
+
     while index < len(tokens) - 1:
         start, end, word = tokens[index]
         lower = word.lower()
@@ -182,16 +214,37 @@ def names_in(text: str) -> list[tuple[int, int, str]]:
             index += 1
             continue
         following = tokens[index + 1]
-        gap = text[end : following[0]]
-        rule = None
-        if _capitalised(word) and gap == " " and _capitalised(following[2]) and following[2].lower() not in common:
+        rule, last = None, index + 1
+        if following[2].lower() in NAME_PARTICLES:
+            pass  # the particles' rule below
+        elif _capitalised(word) and spaced(index, index + 1) and _capitalised(following[2]) and following[2].lower() not in common:
             rule = "given name and a capitalised word"
-        elif word.islower() and gap == " " and following[2].islower() and following[2] in family and following[2] not in common:
+        elif (
+            word.islower() and spaced(index, index + 1) and following[2].islower() and following[2] in family and following[2] not in common
+        ):
             rule = "given name and surname in lower case"
+        if not rule and spaced(index, index + 1) and following[2].lower() in NAME_PARTICLES:
+            # a surname after particles straight after the given name (Kirsten de la Leavey, saar van salmen)
+            after = index + 1
+            while after < len(tokens) and after - index <= 3 and tokens[after][2].lower() in NAME_PARTICLES and spaced(after - 1, after):
+                after += 1
+            if after < len(tokens) and after - index <= 4 and spaced(after - 1, after):
+                surname = tokens[after][2]
+                same_case = _capitalised(surname) if _capitalised(word) else word.islower() and surname.islower()
+                if same_case and surname.lower() not in common and surname.lower() not in NAME_PARTICLES:
+                    rule, last = "given name, particles and a surname", after
         if not rule:
             index += 1
             continue
-        last = index + 1
+        # a second given name before (jose ignacio folch)
+        while (
+            index > 0
+            and tokens[index - 1][2].lower() in given
+            and spaced(index - 1, index)
+            and tokens[index - 1][2].islower() == word.islower()
+        ):
+            index -= 1
+            start = tokens[index][0]
         # a second surname after a hyphen, or a surname after particles (van der Berg, de la Cruz)
         while last + 1 < len(tokens):
             nxt = tokens[last + 1]
@@ -206,6 +259,8 @@ def names_in(text: str) -> list[tuple[int, int, str]]:
                     break
             else:
                 break
+        if found and found[-1][1] > start:  # the second given name was the last name's end
+            start = found.pop()[0]
         found.append((start, tokens[last][1], rule))
         index = last + 1
     return found
@@ -221,7 +276,8 @@ PLACE_WORDS = re.compile(
     rf"[{CAPITAL}][\w'’]{{0,40}}){{0,3}}"
 )
 POSTCODE_TOWN = re.compile(
-    rf"(?m)^[ \t]*(?:\d{{4,5}}|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{{4}}\s?[A-Z]{{2}}|[A-Z]-\d{{4,5}})[ \t]+"
+    rf"(?m)^[ \t]*(?:\d{{4,5}}|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{{4}}\s?[A-Z]{{2}}|[A-Z]-\d{{4,5}}|"
+    rf"(?:[AC-FHKNPRTV-Y]\d{{2}}|D6W)\s?[0-9AC-FHKNPRTV-Y]{{4}})[ \t]+"
     rf"([{CAPITAL}][^\n,;]{{1,40}}?)[ \t]*(?=$|,|;)"
 )
 
@@ -257,7 +313,8 @@ def places_in(text: str) -> list[tuple[int, int, str]]:
         if words and not all(word.group().lower() in common for word in words):
             found.append((place.start(), place.start() + words[-1].end(), "a place after words of living or moving"))
     for match in POSTCODE_TOWN.finditer(text):
-        if match.group(1).split()[0].lower() not in common:
+        # West Jerry, Port Rebeccaside: a town's first word may be an everyday one, not all of them
+        if not all(word.lower() in common for word in match.group(1).split()):
             found.append((match.start(1), match.end(1), "a town after its postcode"))
     return found
 
