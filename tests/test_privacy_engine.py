@@ -240,6 +240,8 @@ def test_the_entity_model_reads_only_the_sentences_the_rules_leave_something_in(
         ("Thank you for referring this patient.", []),  # a sentence's first word that is English
         ("Results were sent to Okonkwo.", ["Results were sent to Okonkwo."]),  # a capital inside the sentence, in no list
         ("Okonkwo rang back.", ["Okonkwo rang back."]),  # a first word that is no English word
+        ("Smith rang back.", ["Smith rang back."]),  # a first word that is English and a surname
+        ("Spoke with Grace about her pain.", ["Spoke with Grace about her pain."]),  # a capital inside: an everyday name
         ("Thomas rang back.", ["Thomas rang back."]),  # a first word that is English (WordNet lists it) and a given name
         ("First seen in 2019.", ["First seen in 2019."]),  # a year alone: a date the rules leave
         ("PLEASE CALL BACK ABOUT THE RESULTS", []),  # typed in capitals: a capital says nothing

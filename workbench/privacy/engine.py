@@ -484,9 +484,9 @@ def english_word(word: str) -> bool:
 def sentences_to_read(text: str, artifacts, threshold: float, case_blind: bool = False) -> list[tuple[int, int]]:
     """The token ranges of the sentences spaCy's entity recognizer must read (runs of them joined): those with a word
     it could add something about that no rule's span at the threshold covers. Such a word is capitalised inside a
-    sentence and not an everyday or allowed word, or in the lists of given names, surnames and places; or it begins
-    a sentence and is no English word (or a listed given name); or it says a date (a month, a day, a year). A sentence
-    of lower-case words, numbers and spans the rules found is left to the rules. In a text typed in capitals
+    sentence (and not a stop word or an allowed one), or it begins a sentence and is a listed given name or surname or
+    no English word at all, or it says a date (a month, a day, a year). A sentence of lower-case words, numbers,
+    English words that begin it and spans the rules found is left to the rules. In a text typed in capitals
     (`case_blind`, read title-cased) a capital says nothing: every word is read as a sentence's first."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -498,7 +498,7 @@ def sentences_to_read(text: str, artifacts, threshold: float, case_blind: bool =
         for result in results:
             if result.score >= threshold and result.end > result.start:
                 covered[result.start : result.end] = b"\1" * (result.end - result.start)
-    common, given, family, places = gazetteers.common_words(), gazetteers.given_names(), gazetteers.surnames(), gazetteers.places()
+    common, given, family = gazetteers.common_words(), gazetteers.given_names(), gazetteers.surnames()
     ranges: list[tuple[int, int]] = []
     sentence, needed, opening = 0, False, True
     for index, word in enumerate(words):
@@ -507,10 +507,9 @@ def sentences_to_read(text: str, artifacts, threshold: float, case_blind: bool =
         if not needed and not (covered[start] and covered[end - 1]):
             if first.isupper():
                 if opening:
-                    needed = word in given or not (word in common or word in _ALLOWED_LOWER or english_word(word))
-                else:
-                    listed = (word in given or word in family or word in places) and word not in STOP_WORDS
-                    needed = listed or word not in common and word not in _ALLOWED_LOWER
+                    needed = word in given or word in family or not (word in common or word in _ALLOWED_LOWER or english_word(word))
+                else:  # inside a sentence a capital means a name, unless the word is a stop word (In, The) or allowed
+                    needed = word not in STOP_WORDS and word not in _ALLOWED_LOWER
             elif first.isdigit():
                 needed = bool(YEAR.fullmatch(word))
             if not needed and word in DATE_WORDS:
