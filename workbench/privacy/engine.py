@@ -556,6 +556,8 @@ def _nlp_engine(configuration: dict):
     from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider, SpacyNlpEngine
 
     class EntitiesOnlySpacyNlpEngine(SpacyNlpEngine):
+        context_words = frozenset()  # the recognizers' context words, set once they are registered
+
         def load(self) -> None:
             import spacy
 
@@ -594,12 +596,12 @@ def _nlp_engine(configuration: dict):
             default = self.ner_model_configuration.default_score
             artifacts.entities, artifacts.scores = self._get_updated_entities(found, [default] * len(found))
 
-        def add_entities(self, texts, artifacts, threshold: float) -> None:
+        def add_entities(self, texts, artifacts, case_blind, threshold: float) -> None:
             """spaCy's entities of each text, read from the sentences `sentences_to_read` picks only, in one batch."""
             chunks = [
                 (i, a, b)
-                for i, (text, artifact) in enumerate(zip(texts, artifacts))
-                for a, b in sentences_to_read(text, artifact, threshold, getattr(artifact, "case_blind", False))
+                for i, (text, artifact, blind) in enumerate(zip(texts, artifacts, case_blind))
+                for a, b in sentences_to_read(text, artifact, threshold, blind)
             ]
             # the sentences tokenised again, which costs a tenth of copying them out of the text's tokens (as_doc)
             tokenizer = self.nlp["en"].tokenizer
@@ -613,7 +615,6 @@ def _nlp_engine(configuration: dict):
 
     engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
     fast = EntitiesOnlySpacyNlpEngine(models=engine.models, ner_model_configuration=engine.ner_model_configuration)
-    fast.context_words = frozenset()  # the recognizers' context words, set when they are registered
     fast.load()
     return fast
 
@@ -812,8 +813,7 @@ def _analyze_batch(texts: list[str], case_blind: list[bool], entities: list[str]
     """Presidio's analysis of each text with the entity model run only where the rules leave something to find.
 
     The rule recognizers run first, on the tokens alone; spaCy's entity recognizer (two thirds of the time) then reads
-    only the sentences holding a word it could add something about: a capitalised word that is neither an everyday
-    word nor inside a span the rules found, a month or a year outside the rules' dates. Presidio's own steps follow
+    only the sentences `sentences_to_read` picks, those holding a word it could add something about. Presidio's own steps follow
     unchanged (context words, threshold, duplicates, allow list): `analyze` is handed the rules' results and the
     entities found, and recomputes nothing."""
     from presidio_analyzer.predefined_recognizers import SpacyRecognizer
@@ -831,9 +831,7 @@ def _analyze_batch(texts: list[str], case_blind: list[bool], entities: list[str]
     artifacts = [nlp.artifacts_without_entities(doc) for doc in nlp.nlp[language].tokenizer.pipe(texts)]
     for text, artifact in zip(texts, artifacts):
         artifact.found = {r.id: r.analyze(text=text, entities=wanted, nlp_artifacts=artifact) for r in rules}
-    for artifact, blind in zip(artifacts, case_blind):
-        artifact.case_blind = blind
-    nlp.add_entities(texts, artifacts, threshold)
+    nlp.add_entities(texts, artifacts, case_blind, threshold)
     return [
         [
             _as_span(r)
@@ -885,38 +883,30 @@ def _shares(texts: list, count: int) -> list[list]:
 
 def _analyze_in_processes(texts, entities, threshold, batch_size, processes) -> list[list[dict]]:
     """The texts in contiguous shares over forked processes, which share the loaded model and word lists; this
-    process scans the first share meanwhile, and the rows come back in order.
-
-    The objects alive at the fork are frozen out of the children's garbage collector, whose first full pass would
-    otherwise write to every one of them and copy the parent's memory page by page. A child that fails or dies is
-    reported by its exception's type only (an exception's message may quote the text)."""
-    import gc
+    process scans the first share meanwhile, and the rows come back in order. A child that fails or dies is reported by its exception's type only (an exception's message may quote the text)."""
     import pickle
 
     analyzer()  # loaded before the fork, so no child loads it again
     gazetteers.places(), gazetteers.given_names(), gazetteers.surnames()
     shares = _shares(texts, processes)
     children: list[tuple[int, int]] = []
-    gc.freeze()
-    try:
-        for share in shares[1:]:
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: scan its share, hand the rows back, leave without any of the parent's exit work
+    for share in shares[1:]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: scan its share, hand the rows back, and leave without any of the parent's exit work
+            try:
                 os.close(read)
                 try:
-                    payload = pickle.dumps(
-                        (None, analyze_texts(share, entities=entities, threshold=threshold, batch_size=batch_size, processes=1))
-                    )
+                    rows = analyze_texts(share, entities=entities, threshold=threshold, batch_size=batch_size, processes=1)
+                    payload = pickle.dumps((None, rows))
                 except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
                     payload = pickle.dumps((type(error).__name__, None))
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(payload)
+            finally:
                 os._exit(0)
-            os.close(write)
-            children.append((pid, read))
-    finally:
-        gc.unfreeze()
+        os.close(write)
+        children.append((pid, read))
     live = dict(children)
     try:
         rows = analyze_texts(shares[0], entities=entities, threshold=threshold, batch_size=batch_size, processes=1)

@@ -160,21 +160,14 @@ def addresses_in(text: str) -> list[tuple[int, int, str]]:
     streets = _merged(found, text)
     if not streets or not units:
         return streets
-    # a unit joins the street it stands beside (a comma or spaces apart), on either side, and a unit beside that
-    # unit (Flat 13, Studio 11I, Watkins Land)
-    joined = True
-    while joined and units:
-        joined = False
-        for unit in list(units):
-            if any(_beside(unit, street, text) for street in streets):
-                streets, joined = _merged([*streets, unit], text), True
-                units.remove(unit)
-    return streets
-
-
-def _beside(a: tuple[int, int, str], b: tuple[int, int, str], text: str) -> bool:
-    first, second = (a, b) if a[0] <= b[0] else (b, a)
-    return first[1] >= second[0] or (second[0] - first[1] <= 3 and not text[first[1] : second[0]].strip(" ,"))
+    # a unit joins the street it stands beside, on either side, and a unit beside that unit (Flat 13, Studio 11I,
+    # Watkins Land); a unit beside no street is left, and a joined span keeps the rule of its street
+    joined = []
+    for start, end, _ in _merged(streets + units, text):
+        rules = [rule for a, b, rule in streets if a < end and start < b]
+        if rules:
+            joined.append((start, end, rules[0]))
+    return joined
 
 
 def _merged(found: list[tuple[int, int, str]], text: str) -> list[tuple[int, int, str]]:
