@@ -108,13 +108,21 @@ def get_turn_for_user(user, turn_id, *, need: str = "read") -> tuple["Turn", Mem
     return turn, membership
 
 
+# Jobs whose progress, timing or outcome is computed on RAW for owners only: a release's run tells nothing to anyone
+# else before an owner releases its output (its result, message and duration would).
+OWNERS_ONLY_JOBS = ("release",)
+
+
 def get_job_for_user(user, job_id, *, need: str = "read") -> tuple["Job", Membership]:
     from workbench.jobs.models import Job
 
     job = Job.objects.select_related("workspace").filter(pk=job_id).first()
     if job is None or job.workspace_id is None:
         raise Http404("Not found")
-    membership = _require(membership_for(user, job.workspace_id), need)
+    membership = membership_for(user, job.workspace_id)
+    if job.kind in OWNERS_ONLY_JOBS and not can(membership, "manage"):
+        raise Http404("Not found")
+    membership = _require(membership, need)
     return job, membership
 
 

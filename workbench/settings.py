@@ -204,6 +204,9 @@ SYNTH_MAX_ROWS = env_int("WORKBENCH_SYNTH_MAX_ROWS", 10_000_000, minimum=1)
 DP_BUDGET_EPSILON = env_float("WORKBENCH_DP_BUDGET_EPSILON", 3.0)
 DP_BUDGET_DELTA = env_float("WORKBENCH_DP_BUDGET_DELTA", 1e-5)
 DP_DELTA_PER_RUN = 1e-6  # δ of one DP run unless the request names one
+# Releases answered with differential privacy (a dataset policy's "release_mode": "dp"): the ε one request spends
+# unless its declaration or the policy ("release_epsilon") says otherwise.
+RELEASE_EPSILON = env_float("WORKBENCH_RELEASE_EPSILON", 0.5)
 # The deep generator (optional packages of requirements-gpu.txt): its queue, device and training limits.
 SYNTH_DEEP_QUEUE = env_str("WORKBENCH_DEEP_QUEUE", "gpu")
 SYNTH_DEEP_DEVICE = env_str("WORKBENCH_DEEP_DEVICE", "auto")

@@ -18,6 +18,8 @@ from workbench.datasets.models import Tier, Version
 from workbench.errors import Refused
 from workbench.jobs.actions import JobCancelled, JobError, cancel_job, create_job
 from workbench.jobs.models import Job, JobStatus
+from workbench.releases.infer import infer
+from workbench.releases.query import QueryError
 from workbench.storage import unwrap_key
 
 FINISHED_JOBS = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
@@ -231,6 +233,7 @@ def answer_turn(*, turn_id: int, progress) -> dict:
     stream.flush()
     document = answer.to_json()
     document["model"] = model.name
+    document["release_query"] = _release_draft(document, frame)
     failed = bool(answer.failed) or not (answer.outcome and answer.outcome.ok)
     _finish(turn, key, document, failed=failed)
     return {
@@ -242,6 +245,18 @@ def answer_turn(*, turn_id: int, progress) -> dict:
         "agreement": answer.agreement,
         "seconds": round(answer.seconds, 1),
     }
+
+
+def _release_draft(document: dict, frame) -> dict:
+    """The declared query that gives the answer's table on this safe tier, for asking for it on the real data (or why
+    there is none). Never fails the turn."""
+    result = (document.get("outcome") or {}).get("result")
+    try:
+        return {"query": infer(result, frame, document.get("code") or "")}
+    except QueryError as problem:
+        return {"error": str(problem)}
+    except Exception as error:  # a draft is a convenience: any failure leaves the analyst to write the query
+        return {"error": f"the answer could not be read as a table ({type(error).__name__})"}
 
 
 def _finish(turn: Turn, key: bytes, document: dict, *, failed: bool) -> None:

@@ -54,7 +54,8 @@ def turn_view(turn, *, can_run: bool = False) -> dict:
         "layers": describe_layers(outcome.get("layers")),
         "can_cancel": can_run and not finished,
         "can_retry": can_run and turn.status == TurnStatus.FAILED,
-        "can_request_release": can_run and turn.status == TurnStatus.ANSWERED and bool(record.get("code")),
+        "can_request_release": can_run and turn.status == TurnStatus.ANSWERED and result.get("kind") in ("table", "value"),
+        "release_requests": list(turn.release_requests.all()[:5]) if turn.pk else [],
         "timings": {
             "seconds": record.get("seconds"),
             "model_seconds": record.get("model_seconds"),

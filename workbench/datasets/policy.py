@@ -16,6 +16,8 @@ def effective(policy: dict) -> dict:
     """The policy with every default filled in, as the pages and the report show it."""
     merged = default_policy() | dict(policy)
     merged.setdefault("release_reviewers", 1)
+    merged.setdefault("release_mode", "rules")
+    merged.setdefault("release_epsilon", settings.RELEASE_EPSILON)
     merged.setdefault("dp_budget", {"epsilon": settings.DP_BUDGET_EPSILON, "delta": settings.DP_BUDGET_DELTA})
     merged["disclosure"] = Rules.from_policy(policy).as_json()
     return merged
@@ -43,9 +45,14 @@ def validate(policy: dict) -> list[str]:
         problems.append("The DP budget's δ must be from 0 to 0.001.")
     if policy.get("release_reviewers", 1) not in (1, 2):
         problems.append("A release needs 1 or 2 owners' approval.")
+    if policy.get("release_mode", "rules") not in ("rules", "dp"):
+        problems.append("Releases are answered by the rules ('rules') or with differential privacy ('dp').")
+    release_epsilon = policy.get("release_epsilon", settings.RELEASE_EPSILON)
+    if not isinstance(release_epsilon, int | float) or isinstance(release_epsilon, bool) or not 0 < release_epsilon <= 10:
+        problems.append("The ε of one release must be a number above 0 and at most 10.")
     disclosure = policy.get("disclosure", {})
     problems += validate_rules(disclosure) if isinstance(disclosure, dict) else ["disclosure must be an object of rules."]
-    unknown = set(policy) - {"readable_tiers", "interpreter_tier", "k", "dp_budget", "release_reviewers", "disclosure"}
+    unknown = set(policy) - {"readable_tiers", "interpreter_tier", "k", "dp_budget", "release_reviewers", "release_mode", "release_epsilon", "disclosure"}
     if unknown:
         problems.append(f"Unknown policy setting(s): {', '.join(sorted(unknown))}.")
     return problems
@@ -64,6 +71,8 @@ def from_form(data) -> dict:
 
     disclosure = {name: number(name, int) for name in ("threshold", "rounding_base", "nk_n", "min_dof")}
     disclosure |= {name: number(name, float) for name in ("nk_k", "p_ratio")}
+    disclosure |= {name: number(name, int) for name in ("digits",) if name in data}
+    disclosure |= {name: number(name, float) for name in ("max_leverage",) if name in data}
     disclosure |= {"zeros_disclosive": data.get("zeros_disclosive") == "on", "allow_extremes": data.get("allow_extremes") == "on"}
     return {
         "readable_tiers": {role: [t for t in SAFE_TIERS if data.get(f"{role}_{t}") == "on"] for role in ("analyst", "viewer")},
@@ -71,6 +80,8 @@ def from_form(data) -> dict:
         "k": number("k", int),
         "dp_budget": {"epsilon": number("epsilon", float), "delta": number("delta", float)},
         "release_reviewers": number("release_reviewers", int),
+        "release_mode": data.get("release_mode", "rules"),
+        "release_epsilon": number("release_epsilon", float) if "release_epsilon" in data else settings.RELEASE_EPSILON,
         "disclosure": disclosure,
     }
 
