@@ -23,7 +23,7 @@ def patients(seed: int = 2026) -> pd.DataFrame:
     age = np.clip(rng.normal(62, 17, N).round(), 18, 96).astype(int)
     frame = pd.DataFrame(
         {
-            "study_number": [f"S-{i:05d}" for i in rng.permutation(np.arange(1000, 1000 + N))],
+            "study_number": [f"S-{i:05d}" for i in rng.permutation(np.arange(10_000, 10_000 + N))],
             "sex": rng.choice(["F", "M"], N),
             "age": age,
             "district": rng.choice(DISTRICTS, N),

@@ -72,7 +72,7 @@ def from_form(data) -> dict:
     disclosure = {name: number(name, int) for name in ("threshold", "rounding_base", "nk_n", "min_dof")}
     disclosure |= {name: number(name, float) for name in ("nk_k", "p_ratio")}
     disclosure |= {name: number(name, int) for name in ("digits",) if name in data}
-    disclosure |= {name: number(name, float) for name in ("max_leverage",) if name in data}
+    disclosure |= {name: number(name, float) for name in ("max_leverage", "max_share") if name in data}
     disclosure |= {"zeros_disclosive": data.get("zeros_disclosive") == "on", "allow_extremes": data.get("allow_extremes") == "on"}
     return {
         "readable_tiers": {role: [t for t in SAFE_TIERS if data.get(f"{role}_{t}") == "on"] for role in ("analyst", "viewer")},

@@ -132,7 +132,13 @@ def precheck(*, version: Version, document, user) -> dict:
         checked["notes"] = [*checked.get("notes", []), _dp_note(query, version.dataset)]
     else:
         checked = checker.check(query, frame, rules, prior_entries(version.dataset, released_only=True), seconds=PRECHECK_SECONDS)
-    record_event(actor=user, action="release.precheck", obj=version, workspace_id=version.dataset.workspace_id, details={"query": query.describe()[:200]})
+    record_event(
+        actor=user,
+        action="release.precheck",
+        obj=version,
+        workspace_id=version.dataset.workspace_id,
+        details={"query": query.describe()[:200]},
+    )
     return checked
 
 
@@ -334,7 +340,9 @@ def prior_entries(dataset: Dataset, *, excluding: int | None = None, released_on
     ledger = LedgerEntry.objects.filter(dataset=dataset)
     if released_only:
         ledger = ledger.filter(protected=False)
-    entries = [Entry.from_json({"region": e.region, "statistic": e.statistic, "column": e.column, "protected": e.protected}) for e in ledger]
+    entries = [
+        Entry.from_json({"region": e.region, "statistic": e.statistic, "column": e.column, "protected": e.protected}) for e in ledger
+    ]
     if released_only:
         return entries
     pending = ReleaseRequest.objects.filter(dataset=dataset, state=ReleaseState.CHECKED).exclude(pk=excluding)
@@ -366,10 +374,16 @@ def run_release(*, release_id: int, progress) -> dict:
     except Exception as error:
         request.refresh_from_db()
         reason = str(error)[:300] if isinstance(error, Refused | QueryError) else f"the run failed in the worker ({type(error).__name__})"
-        ReleaseRequest.objects.filter(pk=request.pk).update(state=ReleaseState.FAILED, history=_history(request, ReleaseState.FAILED, None, reason))
+        ReleaseRequest.objects.filter(pk=request.pk).update(
+            state=ReleaseState.FAILED, history=_history(request, ReleaseState.FAILED, None, reason)
+        )
         raise
     record_event(
-        actor=None, action="release.checked", obj=request, workspace_id=request.dataset.workspace_id, details={"cells": checked["summary"]["cells"]}
+        actor=None,
+        action="release.checked",
+        obj=request,
+        workspace_id=request.dataset.workspace_id,
+        details={"cells": checked["summary"]["cells"]},
     )
     return {"release": request.pk}
 

@@ -21,7 +21,9 @@ def request_run(request, turn_id: int):
         if "query" not in draft:
             raise BadRequest(f"No query was drafted from this answer ({draft.get('error', 'unknown reason')}); send one as 'query'.")
         document = draft["query"]
-    release = actions.request_release(user=request.user, version=turn.conversation.version, document=document, reason=_reason(body), turn=turn)
+    release = actions.request_release(
+        user=request.user, version=turn.conversation.version, document=document, reason=_reason(body), turn=turn
+    )
     return _document(release, reviewer=False, status=201)
 
 

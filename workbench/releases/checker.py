@@ -35,6 +35,7 @@ from workbench.releases.disclosure import (
     dominance,
     regression_problems,
     rounded,
+    statistic_of,
     significant,
 )
 from workbench.releases.query import (
@@ -71,7 +72,9 @@ class Entry:
 
     @classmethod
     def from_json(cls, document: dict) -> "Entry":
-        return cls(region_from_json(document["region"]), str(document["statistic"]), document.get("column"), bool(document.get("protected")))
+        return cls(
+            region_from_json(document["region"]), str(document["statistic"]), document.get("column"), bool(document.get("protected"))
+        )
 
 
 @dataclass
@@ -173,7 +176,8 @@ def check_table(query: Query, frame: pd.DataFrame, rules: Rules, prior: list[Ent
             "columns": [g.column for g in query.groups] + [m.header for m in query.measures],
             "index_columns": len(query.groups),
             "rows": rows,
-            "entries": [_valued(e, rows, c) for c in candidates if _released(rows, c) for e in c.entries] + [e.as_json() for e in protected],
+            "entries": [_valued(e, rows, c) for c in candidates if _released(rows, c) for e in c.entries]
+            + [e.as_json() for e in protected],
             "notes": notes,
             "rules": rules.as_json(),
             "seconds": round(time.monotonic() - started, 3),
@@ -224,7 +228,9 @@ def _conditioned(entries: list[Entry], candidates: list[_Candidate]) -> set[str]
     return named | {c.column for cand in candidates for e in cand.entries for c in e.region}
 
 
-def _audit(candidates: list[_Candidate], protected: list[Entry], rows: list, table: _Table, rules: Rules, prior: list[Entry], *, deadline: float) -> list[str]:
+def _audit(
+    candidates: list[_Candidate], protected: list[Entry], rows: list, table: _Table, rules: Rules, prior: list[Entry], *, deadline: float
+) -> list[str]:
     """Admit the released cells one by one (largest groups first, so that the smallest give way: secondary
     suppression) while every combination with the ledger stays on at least `threshold` records; withhold the rest."""
     notes: list[str] = []
@@ -281,7 +287,9 @@ def _audit(candidates: list[_Candidate], protected: list[Entry], rows: list, tab
                 if column:
                     if column not in numbers:
                         numbers[column] = np.abs(table.numbers(column))
-                    reason = _magnitude_check(measure_span(column), measure_masks[column], guarded.get(column, []), registration.mask, numbers[column], rules)
+                    reason = _magnitude_check(
+                        measure_span(column), measure_masks[column], guarded.get(column, []), registration.mask, numbers[column], rules
+                    )
                     if reason:
                         break
                     measures[column].register(measures[column].vector(registration.mask))
@@ -300,7 +308,9 @@ def _audit(candidates: list[_Candidate], protected: list[Entry], rows: list, tab
     return notes
 
 
-def _magnitude_check(span: audit.Span, masks: list[np.ndarray], guarded: list[np.ndarray], mask: np.ndarray, values: np.ndarray, rules: Rules) -> str:
+def _magnitude_check(
+    span: audit.Span, masks: list[np.ndarray], guarded: list[np.ndarray], mask: np.ndarray, values: np.ndarray, rules: Rules
+) -> str:
     """Why a sum over `mask` may not join its measure's span: it would let a suppressed cell be derived, or its
     difference with a nested row set released before is dominated by a few values."""
     vector = span.vector(mask)
@@ -357,8 +367,7 @@ def _pieces(column: str, conditions: list[Condition], kind: str):
     pieces it allows."""
     if kind in (NUMBER, DATE):
         points = sorted(
-            {float(v) for c in conditions for v in c.values}
-            | {float(b) for c in conditions for b in (c.low, c.high) if b is not None}
+            {float(v) for c in conditions for v in c.values} | {float(b) for c in conditions for b in (c.low, c.high) if b is not None}
         )
         # pieces: (-inf, p0), {p0}, (p0, p1), {p1}, ..., {pm}, (pm, inf), missing
         labels = [("open", i) for i in range(len(points) + 1)] + [("point", i) for i in range(len(points))] + [("missing", 0)]
@@ -457,7 +466,9 @@ def check_regression(query: Query, frame: pd.DataFrame, rules: Rules, prior: lis
     statistic = f"OLS coefficient ({query.target})"
     finite = bool(np.all(np.isfinite(design)) and np.all(np.isfinite(target)))
     problems = regression_problems(design, few, rules) if finite else ["some values are not finite numbers"]
-    entries = [Entry(region, "regression", query.target)] + [Entry((*region, condition), "regression level", query.target) for _, condition in levels]
+    entries = [Entry(region, "regression", query.target)] + [
+        Entry((*region, condition), "regression level", query.target) for _, condition in levels
+    ]
     observations = check_count(n, rules)
     if problems:
         rows = [[name, cell(None, SUPPRESSED, "; ".join(problems), statistic, n)] for name in names]
@@ -465,7 +476,9 @@ def check_regression(query: Query, frame: pd.DataFrame, rules: Rules, prior: lis
     else:
         estimates, *_ = np.linalg.lstsq(design, target, rcond=None)
         dof = f"residual degrees of freedom {n - len(names)}"
-        rows = [[name, cell(significant(float(b), rules.digits), RELEASED, dof, statistic, n)] for name, b in zip(names, estimates, strict=True)]
+        rows = [
+            [name, cell(significant(float(b), rules.digits), RELEASED, dof, statistic, n)] for name, b in zip(names, estimates, strict=True)
+        ]
         candidate = _Candidate((0, 1), n, [*entries, Entry(region, COUNT)])
     rows.append(["(observations)", observations])
     notes = []
@@ -491,6 +504,58 @@ def check_regression(query: Query, frame: pd.DataFrame, rules: Rules, prior: lis
     )
 
 
+# --- without disclosure control ----------------------------------------------------------------------------------
+
+
+def exact(query: Query, frame: pd.DataFrame) -> dict:
+    """The declared query's exact values with no rule and no audit, in the released view's shape: what the airlock
+    would let out if it let everything out (the control its hostile tests are run against; owners never need it)."""
+    table = _Table(frame, query.kinds)
+    if query.kind == "regression":
+        region: Region = (
+            *query.filters,
+            Condition(query.target, "present"),
+            *(Condition(p.column, "in", p.values) if p.values else Condition(p.column, "present") for p in query.predictors),
+        )
+        mask = region_mask(region, frame, query.kinds)
+        names, columns = ["(intercept)"], [np.ones(int(mask.sum()))]
+        for predictor in query.predictors:
+            for term, condition in predictor.terms(query.kinds[predictor.column]):
+                names.append(term)
+                columns.append(
+                    condition.mask(frame, query.kinds)[mask].astype(float) if condition else table.numbers(predictor.column)[mask]
+                )
+        estimates = np.linalg.lstsq(np.column_stack(columns), table.numbers(query.target)[mask], rcond=None)[0]
+        rows = [[name, float(b)] for name, b in zip(names, estimates, strict=True)] + [["(observations)", int(mask.sum())]]
+        return {"kind": "regression", "columns": ["term", "coefficient"], "index_columns": 1, "rows": rows}
+    levels = [group.levels(query.kinds[group.column]) for group in query.groups]
+    if query.margins:
+        levels = [lv + [("(all)", None)] for lv in levels]
+    filter_mask = region_mask(query.filters, frame, query.kinds)
+    rows = []
+    for combination in _product([[(label, cond, cond.mask(frame, query.kinds) if cond else None) for label, cond in lv] for lv in levels]):
+        mask = filter_mask.copy()
+        for _, _, level in combination:
+            if level is not None:
+                mask &= level
+        cells = []
+        for measure in query.measures:
+            if measure.statistic == COUNT:
+                cells.append(int(mask.sum()))
+                continue
+            present = mask & ~frame[measure.column].isna().to_numpy()
+            if measure.statistic == "distinct":
+                cells.append(int(frame[measure.column][present].nunique()))
+                continue
+            values = table.numbers(measure.column)[present]
+            cells.append(
+                statistic_of(measure.statistic, values) if len(values) > (1 if measure.statistic in ("std", "var") else 0) else None
+            )
+        rows.append([label for label, _, _ in combination] + cells)
+    columns = [g.column for g in query.groups] + [m.header for m in query.measures]
+    return {"kind": "table", "columns": columns, "index_columns": len(query.groups), "rows": rows}
+
+
 # --- differential privacy ------------------------------------------------------------------------------------------
 
 
@@ -503,7 +568,9 @@ def dp_problems(query: Query) -> list[str]:
         if measure.statistic not in (COUNT, "sum", "mean"):
             problems.append(f"With differential privacy only counts, sums and means are answered (not {measure.statistic}).")
         elif measure.statistic != COUNT and query.kinds[measure.column] != BOOL and measure.column not in query.bounds:
-            problems.append(f"Give bounds for '{measure.column}' ({{\"bounds\": {{\"{measure.column}\": [low, high]}}}}): each value is clamped into them, which sets the noise.")
+            problems.append(
+                f'Give bounds for \'{measure.column}\' ({{"bounds": {{"{measure.column}": [low, high]}}}}): each value is clamped into them, which sets the noise.'
+            )
     return problems
 
 
@@ -535,7 +602,10 @@ def check_table_dp(query: Query, frame: pd.DataFrame, rules: Rules, epsilon: flo
             scale = cells_per_record / share
             values = [max(0, v) for v in dp.noisy_counts([int(m.sum()) for m in masks], scale=scale)]
             columns.append(
-                [cell(int(v), RELEASED, f"Laplace noise, scale {scale:.3g}", measure.header, int(m.sum()), int(m.sum())) for v, m in zip(values, masks, strict=True)]
+                [
+                    cell(int(v), RELEASED, f"Laplace noise, scale {scale:.3g}", measure.header, int(m.sum()), int(m.sum()))
+                    for v, m in zip(values, masks, strict=True)
+                ]
             )
             noise[measure.header] = {"scale": scale}
             continue
@@ -555,7 +625,13 @@ def check_table_dp(query: Query, frame: pd.DataFrame, rules: Rules, epsilon: flo
             noise[measure.header] = {"scale": sum_scale, "count_scale": count_scale, "bounds": [low, high]}
         columns.append(
             [
-                cell(v, RELEASED if v is not None else WITHHELD, "Laplace noise" if v is not None else "its noised count was below 1", measure.header, int((m & present).sum()))
+                cell(
+                    v,
+                    RELEASED if v is not None else WITHHELD,
+                    "Laplace noise" if v is not None else "its noised count was below 1",
+                    measure.header,
+                    int((m & present).sum()),
+                )
                 for v, m in zip(values, masks, strict=True)
             ]
         )

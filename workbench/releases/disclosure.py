@@ -6,7 +6,9 @@ everything released before is the ledger's audit (audit.py). The rules follow th
 - ACRO (AI-SDC/ACRO, `sdcchecks.py`): threshold (a group below `threshold` people is disclosive), zeros disclosive,
   the N,K dominance rule (the largest N contributions are at least K of the total), the p-ratio rule ((total − top
   two) / largest < p), all values the same (class disclosure), residual degrees of freedom of a regression below
-  `min_dof`. Dominance applies to every magnitude statistic (sum, mean, median, std, var) and to the absolute values
+  `min_dof`. Beyond ACRO's defaults, the (1, 50 %) dominance rule (`max_share`): with N,K at (2, 90 %) and p at
+  10 %, a group of 19 in which one person holds 74 % of the total passes, and the total less 18 people at the mean
+  gives that person's value within 5 %; no one contribution may pass half the total. Dominance applies to every magnitude statistic (sum, mean, median, std, var) and to the absolute values
   (a negative outlier dominates as much as a positive one); a variance is also checked on its squared deviations,
   where one outlier shows most.
 - OpenSAFELY's output checking: counts rounded to a multiple of `rounding_base`, small counts redacted.
@@ -37,6 +39,7 @@ class Rules:
     nk_n: int = 2
     nk_k: float = 0.9
     p_ratio: float = 0.1
+    max_share: float = 0.5
     min_dof: int = 10
     allow_extremes: bool = False
     digits: int = 4
@@ -69,6 +72,10 @@ def validate_rules(given: dict) -> list[str]:
         value = given.get(name, getattr(Rules, name))
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1:
             problems.append(f"{name} must be a number between 0 and 1.")
+    for name in ("max_share",):
+        value = given.get(name, getattr(Rules, name))
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
+            problems.append(f"{name} must be a number above 0 and at most 1 (1 turns the rule off).")
     unknown = set(given) - {f.name for f in fields(Rules)}
     if unknown:
         problems.append(f"Unknown disclosure rule(s): {', '.join(sorted(unknown))}.")
@@ -122,6 +129,8 @@ def dominance(values: np.ndarray, rules: Rules) -> str:
     largest = float(contributions[0])
     if largest > 0 and (total - float(contributions[:2].sum())) / largest < rules.p_ratio:
         return f"the rest after the largest two is under {rules.p_ratio:.0%} of the largest (p-ratio rule)"
+    if rules.max_share < 1 and largest / total > rules.max_share:
+        return f"one contribution is {largest / total:.0%} of the total, over {rules.max_share:.0%} (single-contributor rule)"
     return ""
 
 
@@ -148,7 +157,7 @@ def check_statistic(statistic: str, values: np.ndarray, rules: Rules, *, rounded
         dominated = f"in its squared deviations, {dominated}" if dominated else ""
     if dominated:
         return cell(None, SUPPRESSED, dominated, statistic, n)
-    value = _statistic(statistic, values)
+    value = statistic_of(statistic, values)
     if not math.isfinite(value):
         return cell(None, WITHHELD, "not a finite number", statistic, n)
     if statistic == "sum":
@@ -159,7 +168,7 @@ def check_statistic(statistic: str, values: np.ndarray, rules: Rules, *, rounded
     return cell(significant(value, digits), RELEASED, "", statistic, n, value)
 
 
-def _statistic(statistic: str, values: np.ndarray) -> float:
+def statistic_of(statistic: str, values: np.ndarray) -> float:
     if statistic == "mean":
         return float(values.mean())
     if statistic == "median":
@@ -190,7 +199,9 @@ def regression_problems(design: np.ndarray, few_valued: dict[str, np.ndarray], r
     for name, column in few_valued.items():
         _, counts = np.unique(column, return_counts=True)
         if len(counts) and int(counts.min()) < rules.threshold:
-            problems.append(f"a value of '{name}' is held by {int(counts.min())} of the people fitted, below the threshold of {rules.threshold}")
+            problems.append(
+                f"a value of '{name}' is held by {int(counts.min())} of the people fitted, below the threshold of {rules.threshold}"
+            )
     if np.linalg.matrix_rank(design) < p:
         problems.append("the predictors are collinear (one is a combination of others)")
         return problems
@@ -240,4 +251,7 @@ def chart_of(view: dict) -> dict | None:
             traces.append({"type": "bar", "name": str(column), "x": labels, "y": values})
     if not traces:
         return None
-    return {"data": traces, "layout": {"barmode": "group", "margin": {"t": 30}, "title": {"text": "Released values (cells not released are left out)"}}}
+    return {
+        "data": traces,
+        "layout": {"barmode": "group", "margin": {"t": 30}, "title": {"text": "Released values (cells not released are left out)"}},
+    }

@@ -148,7 +148,9 @@ def _value(label, kind: str):
     if kind == BOOL:
         return str(label).lower() in ("true", "1", "1.0")
     if kind == DATE:
-        return str(pd.Timestamp(label).date()) if pd.Timestamp(label) == pd.Timestamp(label).normalize() else pd.Timestamp(label).isoformat()
+        return (
+            str(pd.Timestamp(label).date()) if pd.Timestamp(label) == pd.Timestamp(label).normalize() else pd.Timestamp(label).isoformat()
+        )
     return str(label)
 
 

@@ -323,7 +323,7 @@ def parse(document, kinds: dict[str, str], *, allowed: set[str] | None = None) -
         raise QueryError("Each group column may be named once.")
     measures = tuple(_measure(part, columns) for part in _list(document.get("measures"), "measures", MAX_MEASURES))
     if not measures:
-        raise QueryError("Say what to compute: at least one measure (for example {\"statistic\": \"count\"}).")
+        raise QueryError('Say what to compute: at least one measure (for example {"statistic": "count"}).')
     if len(set(measures)) != len(measures):
         raise QueryError("Each measure may be asked for once.")
     margins = document.get("margins", False)
@@ -435,7 +435,7 @@ def format_number(value: float) -> str:
 
 def _group(part, columns: _Columns) -> Group:
     if not isinstance(part, dict):
-        raise QueryError("Each group is an object: {\"column\": ..., \"values\": [...]} or {\"column\": ..., \"bins\": [...]}.")
+        raise QueryError('Each group is an object: {"column": ..., "values": [...]} or {"column": ..., "bins": [...]}.')
     unknown = set(part) - {"column", "values", "bins", "closed", "other", "missing"}
     if unknown:
         raise QueryError(f"Unknown field(s) in a group: {', '.join(sorted(map(_short, unknown)))}.")
@@ -481,13 +481,15 @@ def _bands(column: str, cuts: tuple, closed: str, kind: str) -> list[tuple[str, 
 
 def _measure(part, columns: _Columns) -> Measure:
     if not isinstance(part, dict) or set(part) - {"statistic", "column"}:
-        raise QueryError("Each measure is an object: {\"statistic\": ..., \"column\": ...}.")
+        raise QueryError('Each measure is an object: {"statistic": ..., "column": ...}.')
     statistic = part.get("statistic")
     if statistic not in STATISTICS:
         raise QueryError(f"A measure's statistic is one of: {', '.join(STATISTICS)}.")
     if statistic == COUNT:
         if part.get("column") is not None:
-            raise QueryError("A count counts rows; it names no column (a count of a column's values is its 'distinct' or a filter 'present').")
+            raise QueryError(
+                "A count counts rows; it names no column (a count of a column's values is its 'distinct' or a filter 'present')."
+            )
         return Measure(COUNT)
     wanted = None if statistic == "distinct" else (NUMBER, BOOL)
     return Measure(statistic, columns.need(part.get("column"), f"the {statistic}", wanted))
@@ -495,7 +497,7 @@ def _measure(part, columns: _Columns) -> Measure:
 
 def _filter(part, columns: _Columns) -> Condition:
     if not isinstance(part, dict) or set(part) - {"column", "op", "value"}:
-        raise QueryError("Each filter is an object: {\"column\": ..., \"op\": ..., \"value\": ...}.")
+        raise QueryError('Each filter is an object: {"column": ..., "op": ..., "value": ...}.')
     column = columns.need(part.get("column"), "a filter")
     kind = columns.kinds[column]
     op = part.get("op")
@@ -531,7 +533,7 @@ def _predictor(part, columns: _Columns) -> Predictor:
     if isinstance(part, str):
         part = {"column": part}
     if not isinstance(part, dict) or set(part) - {"column", "values"}:
-        raise QueryError("Each predictor is a column name or {\"column\": ..., \"values\": [...]} (a categorical one).")
+        raise QueryError('Each predictor is a column name or {"column": ..., "values": [...]} (a categorical one).')
     if "values" in part:
         column = columns.need(part.get("column"), "a predictor")
         values = _list(part["values"], "values", 50)

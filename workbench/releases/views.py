@@ -39,14 +39,18 @@ def request_from_version(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 def _form(request: HttpRequest, *, version, turn, draft: dict) -> HttpResponse:
-    text = request.POST.get("query") if request.method == "POST" else json.dumps(draft.get("query") or EXAMPLE, indent=2, ensure_ascii=False)
+    text = (
+        request.POST.get("query") if request.method == "POST" else json.dumps(draft.get("query") or EXAMPLE, indent=2, ensure_ascii=False)
+    )
     reason = request.POST.get("reason", "")
     context = {"version": version, "turn": turn, "draft": draft, "query_text": text, "reason": reason, "checked": None, "problem": ""}
     if request.method == "POST":
         try:
             if request.POST.get("action") == "submit":
                 release = actions.request_release(user=request.user, version=version, document=text, reason=reason, turn=turn)
-                messages.success(request, "Sent: an owner of this workspace reviews the request before anything is computed on the real data.")
+                messages.success(
+                    request, "Sent: an owner of this workspace reviews the request before anything is computed on the real data."
+                )
                 return redirect("release", release.pk)
             context["checked"] = actions.precheck(version=version, document=text, user=request.user)
         except Refused as refused:
@@ -70,7 +74,9 @@ def release(request: HttpRequest, release_id: int) -> HttpResponse:
         "checked": checked,
         "released": released,
         # what was let out before, for the reviewer's judgement (the ledger checks every cell against it)
-        "earlier": ReleaseRequest.objects.filter(dataset=release.dataset, state="released").exclude(pk=release.pk).select_related("requested_by")[:20]
+        "earlier": ReleaseRequest.objects.filter(dataset=release.dataset, state="released")
+        .exclude(pk=release.pk)
+        .select_related("requested_by")[:20]
         if reviewer
         else [],
         "ledger_size": release.dataset.ledger.count() if reviewer else None,
@@ -99,4 +105,6 @@ def decide(request: HttpRequest, release_id: int, decision: str) -> HttpResponse
 def workspace_releases(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace, membership = get_workspace_for_user(request.user, workspace_id)
     requests = ReleaseRequest.objects.filter(dataset__workspace=workspace).select_related("dataset", "requested_by")
-    return render(request, "releases/list.html", {"workspace": workspace, "requests": requests[:200], "reviewer": can(membership, "manage")})
+    return render(
+        request, "releases/list.html", {"workspace": workspace, "requests": requests[:200], "reviewer": can(membership, "manage")}
+    )
