@@ -119,6 +119,8 @@ def _release(request) -> dict:
         "asked_by": _who(request.requested_by),
         "approved_by": ", ".join(a["user"] for a in request.approvals) or "—",
         "decided_by": _who(request.decided_by),
+        "asks_for": request.description or "code (filed before declared queries)",
+        "mode": request.mode,
         "asked_at": request.created_at,
         "decided_at": request.decided_at,
         "cells": cells,

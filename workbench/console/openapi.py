@@ -24,6 +24,60 @@ def _json_body(properties: dict, required: list[str]) -> dict:
     return {"application/json": {"schema": {"type": "object", "properties": properties, "required": required}}}
 
 
+# A declared query (workbench/releases/query.py): a table of groups × measures with filters, or a regression.
+QUERY = {
+    "type": "object",
+    "properties": {
+        "kind": {"enum": ["table", "regression"]},
+        "groups": {
+            "type": "array",
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "column": {"type": "string"},
+                    "values": {"type": "array", "maxItems": 200},
+                    "bins": {"type": "array", "maxItems": 60, "description": "cut points; the outermost bands are open"},
+                    "closed": {"enum": ["left", "right"]},
+                    "other": {"type": "boolean"},
+                    "missing": {"type": "boolean"},
+                },
+                "required": ["column"],
+            },
+        },
+        "measures": {
+            "type": "array",
+            "maxItems": 12,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "statistic": {"enum": ["count", "sum", "mean", "median", "std", "var", "min", "max", "distinct"]},
+                    "column": {"type": "string"},
+                },
+                "required": ["statistic"],
+            },
+        },
+        "filters": {
+            "type": "array",
+            "maxItems": 12,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "column": {"type": "string"},
+                    "op": {"enum": ["==", "!=", "in", "not in", "<", "<=", ">", ">=", "between", "missing", "present"]},
+                    "value": {},
+                },
+                "required": ["column", "op"],
+            },
+        },
+        "margins": {"type": "boolean"},
+        "target": {"type": "string"},
+        "predictors": {"type": "array", "maxItems": 12},
+        "epsilon": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+        "bounds": {"type": "object", "description": "differential privacy: each value of a column clamped into [low, high]"},
+    },
+}
+
 SCHEMA = {
     "openapi": "3.1.0",
     "info": {"title": "Private Analysis Workbench API", "version": "1"},
@@ -194,7 +248,8 @@ SCHEMA = {
         "/api/v1/datasets/{dataset_id}/policy": {
             "get": _op("The dataset's policy with its defaults (owners only)", params=["dataset_id"]),
             "post": _op(
-                "Replace the dataset's policy: readable_tiers, interpreter_tier, k, dp_budget, release_reviewers, disclosure (owners only; audited)",
+                "Replace the dataset's policy: readable_tiers, interpreter_tier, k, dp_budget, release_reviewers, release_mode "
+                "('rules' or 'dp'), release_epsilon, disclosure (owners only; audited)",
                 params=["dataset_id"],
                 body=_json_body({"readable_tiers": {"type": "object"}, "disclosure": {"type": "object"}}, []),
             ),
@@ -215,26 +270,53 @@ SCHEMA = {
         },
         "/api/v1/workspaces/{workspace_id}/releases": {"get": _op("Release requests of the workspace's datasets", params=["workspace_id"])},
         "/api/v1/turns/{turn_id}/release": {
+            "get": _op("The declared query drafted from an answered turn on the safe tier ({query} or {error})", params=["turn_id"]),
             "post": _op(
-                "Ask for an answered turn's code to run on the RAW table (an owner approves; outputs pass disclosure control)",
+                "Ask for an answered turn's table on the real data: its drafted query, or the declared 'query' given (see "
+                "/api/v1/versions/{version_id}/releases); an owner approves, the checker computes it on RAW",
                 params=["turn_id"],
-                body=_json_body({"reason": {"type": "string"}}, ["reason"]),
+                body=_json_body({"reason": {"type": "string"}, "query": QUERY}, ["reason"]),
                 ok="201",
+            ),
+        },
+        "/api/v1/versions/{version_id}/releases": {
+            "post": _op(
+                "Ask for a declared query on the real data behind this safe version (an owner approves; the checker computes "
+                "it on RAW, suppresses what could single someone out alone or beside earlier releases, or answers with "
+                "differential privacy when the dataset's policy says so)",
+                params=["version_id"],
+                body=_json_body({"reason": {"type": "string", "maxLength": 2000}, "query": QUERY}, ["reason", "query"]),
+                ok="201",
+            )
+        },
+        "/api/v1/versions/{version_id}/precheck": {
+            "post": _op(
+                "The declared query computed on this safe version with the release rules and the released ledger: every cell "
+                "with its status and reason, before anyone is asked",
+                params=["version_id"],
+                body=_json_body({"query": QUERY}, ["query"]),
             )
         },
         "/api/v1/releases/{release_id}": {
             "get": _op(
-                "A release request: state, history, and once released its released cells (owners also get the checked output)",
+                "A release request. Its requester and the workspace's analysts and viewers read it as asked, its state "
+                "(submitted, in review, released, not released) and, once released, the released cells; owners also "
+                "read the history and the checked output",
                 params=["release_id"],
             )
         },
         "/api/v1/releases/{release_id}/approve": {
-            "post": _op("Approve the run on RAW (an owner who is not the requester)", params=["release_id"])
+            "post": _op(
+                "Approve the computation on RAW (an owner who is not the requester); with differential privacy its ε is spent now",
+                params=["release_id"],
+            )
         },
         "/api/v1/releases/{release_id}/reject": {
             "post": _op("Reject the request", params=["release_id"], body=_json_body({"note": {"type": "string"}}, []))
         },
-        "/api/v1/releases/{release_id}/release": {"post": _op("Release the checked output to the analyst", params=["release_id"])},
+        "/api/v1/releases/{release_id}/release": {
+            "post": _op("Release the checked output to the analyst and record its cells in the dataset's ledger", params=["release_id"])
+        },
         "/api/v1/jobs/{job_id}": {"get": _op("Status and progress of a background job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/cancel": {"post": _op("Cancel a queued or running job", params=["job_id"])},
         "/api/v1/jobs/{job_id}/retry": {"post": _op("Retry a failed or cancelled job", params=["job_id"], ok="202")},

@@ -52,7 +52,16 @@ def validate(policy: dict) -> list[str]:
         problems.append("The ε of one release must be a number above 0 and at most 10.")
     disclosure = policy.get("disclosure", {})
     problems += validate_rules(disclosure) if isinstance(disclosure, dict) else ["disclosure must be an object of rules."]
-    unknown = set(policy) - {"readable_tiers", "interpreter_tier", "k", "dp_budget", "release_reviewers", "release_mode", "release_epsilon", "disclosure"}
+    unknown = set(policy) - {
+        "readable_tiers",
+        "interpreter_tier",
+        "k",
+        "dp_budget",
+        "release_reviewers",
+        "release_mode",
+        "release_epsilon",
+        "disclosure",
+    }
     if unknown:
         problems.append(f"Unknown policy setting(s): {', '.join(sorted(unknown))}.")
     return problems

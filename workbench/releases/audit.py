@@ -9,8 +9,10 @@ that uses it is
 
 - nonzero on at least one record but on fewer than `threshold` records: a group under the threshold singled out (one
   person at worst: Chin's compromise), or
-- nonzero as a *definition* yet on no record (only when zeros are disclosive): two definitions that differ by a region
-  with nobody in it tell that nobody is there, which is the zero cell of a crosstab.
+- nonzero as a *definition* yet on no record, when that empty region sits in a group of fewer than `threshold` people
+  (only when zeros are disclosive): two definitions that differ by a region with nobody in it tell that nobody is
+  there, which is the zero cell of a crosstab; "nobody aged 100 or more without HIV", where one person is aged 100 or
+  more, tells that person's status. The checker (checker.py) decides that from the combination this module hands it.
 
 The limit of the promise: it is about linear combinations of the registered row sets. What a statistic reveals beyond
 its row set (a dominated sum, a variance) is the cell rules' business (disclosure.py), and magnitude spans per measure
@@ -37,7 +39,6 @@ from dataclasses import dataclass
 import numpy as np
 
 P = 2_147_483_647  # 2**31 - 1: products of two residues fit in int64
-EVALUATIONS = 2  # random points at which each definition is evaluated (the zero check)
 NODE_BUDGET = 4000  # branch-and-bound nodes per candidate before the audit gives up (and refuses)
 
 
@@ -66,9 +67,22 @@ def atoms_of(masks: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Span:
-    """The span of registered row sets over a fixed set of atoms, in reduced row echelon form over GF(p)."""
+    """The span of registered row sets over a fixed set of atoms, in reduced row echelon form over GF(p).
 
-    def __init__(self, atom: np.ndarray, weights: np.ndarray, threshold: int, *, zeros: bool, deadline: float | None = None):
+    With `capacity`, each vector also carries a unit vector in a block of that many columns (its index among the
+    registered row sets), so that every row says which registered sets it combines: when a new vector adds nothing on
+    the records, its reduced block is the combination that equals it there, handed to `implied` (the zero check)."""
+
+    def __init__(
+        self,
+        atom: np.ndarray,
+        weights: np.ndarray,
+        threshold: int,
+        *,
+        capacity: int = 0,
+        implied=None,
+        deadline: float | None = None,
+    ):
         order = np.argsort(weights < threshold, kind="stable")  # big atoms (>= threshold records) first
         self.position = np.empty(len(weights), dtype=np.int64)
         self.position[order] = np.arange(len(weights))
@@ -77,18 +91,20 @@ class Span:
         self.big = int(np.sum(weights >= threshold))
         self.width = len(weights)
         self.threshold = threshold
-        self.zeros = zeros
+        self.capacity = capacity
+        self.implied = implied
         self.deadline = deadline
-        self.rows = np.zeros((0, self.width + EVALUATIONS), dtype=np.int64)
+        self.rows = np.zeros((0, self.width + capacity), dtype=np.int64)
         self.pivots: list[int] = []
 
     # --- vectors ---------------------------------------------------------------------------------------------
 
-    def vector(self, mask: np.ndarray, evaluations: tuple[int, ...] = ()) -> np.ndarray:
-        """A row set as a 0/1 vector over atoms (in this span's column order), with its definition's evaluations."""
-        vector = np.zeros(self.width + EVALUATIONS, dtype=np.int64)
+    def vector(self, mask: np.ndarray, index: int | None = None) -> np.ndarray:
+        """A row set as a 0/1 vector over atoms (in this span's column order), with its index among the registered."""
+        vector = np.zeros(self.width + self.capacity, dtype=np.int64)
         vector[self.position[np.unique(self.atom[np.asarray(mask, dtype=bool)])]] = 1
-        vector[self.width : self.width + len(evaluations)] = [e % P for e in evaluations]
+        if index is not None and self.capacity:
+            vector[self.width + index] = 1
         return vector
 
     def reduce(self, vector: np.ndarray) -> np.ndarray:
@@ -121,13 +137,17 @@ class Span:
     # --- the check -------------------------------------------------------------------------------------------
 
     def check(self, vector: np.ndarray) -> Verdict:
-        """Whether registering `vector` keeps every combination that uses it on at least `threshold` records (and, with
-        zeros disclosive, off definitions that hold nobody). Does not register it."""
+        """Whether registering `vector` keeps every combination that uses it on at least `threshold` records, and (when
+        it adds nothing on the records) whether the combination it equals there tells anything `implied` refuses.
+        Does not register it."""
         reduced = self.reduce(vector)
         atoms = reduced[: self.width]
         if not np.any(atoms):
-            if self.zeros and np.any(reduced[self.width :]):
-                return Verdict(False, "with earlier cells it tells that a group defined by them has nobody in it", 0)
+            block = reduced[self.width :]
+            if self.implied is not None and np.any(block):
+                reason = self.implied({int(i): int(block[i]) for i in np.flatnonzero(block)})
+                if reason:
+                    return Verdict(False, reason, 0)
             return Verdict(True)
         if np.any(atoms[: self.big]):
             return Verdict(True)  # every combination with it covers a big atom no other row can cancel

@@ -35,8 +35,8 @@ from workbench.releases.disclosure import (
     dominance,
     regression_problems,
     rounded,
-    statistic_of,
     significant,
+    statistic_of,
 )
 from workbench.releases.query import (
     BOOL,
@@ -44,6 +44,7 @@ from workbench.releases.query import (
     DATE,
     LINEAR,
     NUMBER,
+    TEXT,
     Condition,
     Query,
     Region,
@@ -147,7 +148,7 @@ def check_table(query: Query, frame: pd.DataFrame, rules: Rules, prior: list[Ent
     table = _Table(frame, query.kinds)
     levels = [group.levels(query.kinds[group.column]) for group in query.groups]
     if query.margins:
-        levels = [lv + [("(all)", None)] for lv in levels]
+        levels = [lv + [("(all)", group.margin())] for lv, group in zip(levels, query.groups, strict=True)]
     filter_mask = region_mask(query.filters, frame, query.kinds)
     level_masks = [[(label, cond, cond.mask(frame, query.kinds) if cond else None) for label, cond in lv] for lv in levels]
     rows, candidates, protected = [], [], []
@@ -243,20 +244,20 @@ def _audit(
         candidate.registrations = [r for e in candidate.entries for r in registrations(e, table, conditioned)]
     everything = prior_registrations + protected_registrations + [r for c in candidates for r in c.registrations]
     atom, weights = audit.atoms_of([r.mask for r in everything], len(table.frame))
-    evaluations = _evaluations([r.region for r in everything], table.kinds)
     index = {id(r): i for i, r in enumerate(everything)}
-    span = audit.Span(atom, weights, rules.threshold, zeros=rules.zeros_disclosive, deadline=deadline)
+    implied = _ImpliedZero([r.region for r in everything], table, rules.threshold) if rules.zeros_disclosive else None
+    span = audit.Span(atom, weights, rules.threshold, capacity=len(everything), implied=implied, deadline=deadline)
     measures: dict[str, audit.Span] = {}
     measure_masks: dict[str, list[np.ndarray]] = {}
 
     def measure_span(column: str) -> audit.Span:
         if column not in measures:
-            measures[column] = audit.Span(atom, weights, rules.threshold, zeros=False, deadline=deadline)
+            measures[column] = audit.Span(atom, weights, rules.threshold, deadline=deadline)
             measure_masks[column] = []
         return measures[column]
 
     for registration in prior_registrations:
-        span.register(span.vector(registration.mask, evaluations[index[id(registration)]]))
+        span.register(span.vector(registration.mask, index[id(registration)]))
         if registration.measure:
             measure_span(registration.measure).register(measures[registration.measure].vector(registration.mask))
             measure_masks[registration.measure].append(registration.mask)
@@ -277,7 +278,7 @@ def _audit(
         reason = ""
         try:
             for registration in candidate.registrations:
-                vector = span.vector(registration.mask, evaluations[index[id(registration)]])
+                vector = span.vector(registration.mask, index[id(registration)])
                 verdict = span.check(vector)
                 if not verdict.admitted:
                     reason = verdict.reason
@@ -332,76 +333,111 @@ def _magnitude_check(
     return ""
 
 
-# --- the zero check's evaluations -----------------------------------------------------------------------------------
+# --- the zero check ---------------------------------------------------------------------------------------------
 
 _MISSING, _OTHER = "\x00missing", "\x00other"
+GRID_LIMIT = 2_000_000
 
 
-def _evaluations(regions: list[Region], kinds: dict[str, str], *, seed: int | None = None) -> list[tuple[int, ...]]:
-    """Each region's definition evaluated at random points of the product of its columns' pieces (see audit.py):
-    for every column, the pieces its conditions cut its values into; a region is the product over columns of the
-    sums of random numbers over the pieces it allows. "Present" conditions are left out: that nobody in a group lacks
-    a value is not a zero cell the rules protect (two row sets that differ only by missing values differ by records,
-    and that difference is checked)."""
-    rng = np.random.default_rng(seed)
-    regions = [tuple(c for c in region if c.kind != "present") for region in regions]
-    columns = sorted({c.column for region in regions for c in region})
-    pieces = {column: _pieces(column, [c for region in regions for c in region if c.column == column], kinds[column]) for column in columns}
-    randoms = {column: rng.integers(1, audit.P, size=(audit.EVALUATIONS, len(pieces[column][0]))) for column in columns}
-    out = []
-    for region in regions:
-        values = np.ones(audit.EVALUATIONS, dtype=object)
-        for column in columns:
-            allowed = np.ones(len(pieces[column][0]), dtype=bool)
-            for condition in region:
-                if condition.column == column:
-                    allowed &= pieces[column][1](condition)
-            sums = randoms[column][:, allowed].sum(axis=1) % audit.P
-            values = (values * sums.astype(object)) % audit.P
-        out.append(tuple(int(v) for v in values))
-    return out
+class _ImpliedZero:
+    """Whether a combination of registered row sets that holds no record tells something about a small group.
+
+    The combination's definition is rebuilt over the columns its row sets name: every column's values cut into the
+    pieces its conditions separate, the combination's coefficient on each cell of that grid. A cell with a coefficient
+    holds nobody (the combination holds no record); it is disclosive when widening it along one column reaches 1 to
+    threshold − 1 people: then it tells those few that nobody like them has the value it left out ("nobody aged 100 or
+    more is without HIV", of the one person aged 100 or more). Cells whose every widening holds nobody or at least
+    `threshold` people speak of large groups or of nobody (the "other values" of a declared list that the data does not
+    hold), as a crosstab's total does. "Present" conditions are left out: that nobody in a group lacks a value is not
+    what the rule protects."""
+
+    def __init__(self, regions: list[Region], table: _Table, threshold: int):
+        self.regions = [tuple(c for c in region if c.kind != "present") for region in regions]
+        self.table = table
+        self.threshold = threshold
+
+    def __call__(self, coefficients: dict[int, int]) -> str:
+        regions = {i: self.regions[i] for i in coefficients}
+        columns = sorted({c.column for region in regions.values() for c in region})
+        if not columns:
+            return ""
+        cut = {
+            column: _pieces(column, [c for r in regions.values() for c in r if c.column == column], self.table.kinds[column])
+            for column in columns
+        }
+        shape = tuple(len(cut[column][0]) for column in columns)
+        if int(np.prod(shape, dtype=np.float64)) > GRID_LIMIT:
+            return "with earlier cells it implies a region too finely cut to check (held back to be safe)"
+        combination = np.zeros(shape, dtype=np.int64)
+        for i, coefficient in coefficients.items():
+            indicator = np.ones(shape, dtype=bool)
+            for axis, column in enumerate(columns):
+                allowed = np.ones(shape[axis], dtype=bool)
+                for condition in regions[i]:
+                    if condition.column == column:
+                        allowed &= cut[column][1](condition)
+                indicator &= allowed.reshape([-1 if a == axis else 1 for a in range(len(columns))])
+            combination = (combination + indicator.astype(np.int64) * (coefficient % audit.P)) % audit.P
+        cells = np.zeros(len(self.table.frame), dtype=np.int64)
+        for axis, column in enumerate(columns):
+            cells = cells * shape[axis] + cut[column][2](self.table.frame[column])
+        counts = np.bincount(cells, minlength=int(np.prod(shape))).reshape(shape)
+        claimed = (combination != 0) & (counts == 0)
+        for axis in range(len(columns)):
+            around = counts.sum(axis=axis, keepdims=True)
+            if np.any(claimed & (around >= 1) & (around < self.threshold)):
+                return f"with earlier cells it tells that nobody in a group of fewer than {self.threshold} people has a value they define"
+        return ""
 
 
 def _pieces(column: str, conditions: list[Condition], kind: str):
-    """The pieces a column's values fall into, given every condition on it, and a function from a condition to the
-    pieces it allows."""
+    """The pieces a column's values fall into, given every condition on it: their labels, a function from a condition
+    to the pieces it allows, and one from the column's values to each record's piece."""
     if kind in (NUMBER, DATE):
-        points = sorted(
-            {float(v) for c in conditions for v in c.values} | {float(b) for c in conditions for b in (c.low, c.high) if b is not None}
+        points = np.array(
+            sorted(
+                {float(v) for c in conditions for v in c.values} | {float(b) for c in conditions for b in (c.low, c.high) if b is not None}
+            )
         )
-        # pieces: (-inf, p0), {p0}, (p0, p1), {p1}, ..., {pm}, (pm, inf), missing
-        labels = [("open", i) for i in range(len(points) + 1)] + [("point", i) for i in range(len(points))] + [("missing", 0)]
+        m = len(points)
+        # pieces: (-inf, p0), (p0, p1), ..., (p_m-1, inf) [m + 1 of them], then the points {p0} ... {p_m-1}, then missing
+        lows = np.concatenate([[-np.inf], points])
+        highs = np.concatenate([points, [np.inf]])
 
         def allowed(condition: Condition) -> np.ndarray:
-            out = np.zeros(len(labels), dtype=bool)
-            for j, (sort, i) in enumerate(labels):
-                if sort == "missing":
-                    out[j] = condition.kind == "missing"
-                    continue
-                if condition.kind == "missing":
-                    continue
-                if condition.kind == "present":
-                    out[j] = True
-                elif condition.kind in ("in", "not in"):
-                    hit = sort == "point" and points[i] in {float(v) for v in condition.values}
-                    out[j] = hit if condition.kind == "in" else not hit
-                else:
-                    if sort == "point":
-                        value = points[i]
-                        above = condition.low is None or (value >= condition.low if condition.low_closed else value > condition.low)
-                        below = condition.high is None or (value <= condition.high if condition.high_closed else value < condition.high)
-                        out[j] = above and below
-                    else:
-                        lower = points[i - 1] if i > 0 else -np.inf
-                        upper = points[i] if i < len(points) else np.inf
-                        above = condition.low is None or lower >= condition.low
-                        below = condition.high is None or upper <= condition.high
-                        out[j] = above and below
+            out = np.zeros(2 * m + 2, dtype=bool)
+            if condition.kind == "missing":
+                out[-1] = True
+                return out
+            if condition.kind == "in" and condition.or_missing:
+                out[-1] = True
+            if condition.kind == "present":
+                out[:-1] = True
+            elif condition.kind in ("in", "not in"):
+                named = np.isin(points, np.array([float(v) for v in condition.values], dtype=np.float64))
+                out[m + 1 : 2 * m + 1] = named if condition.kind == "in" else ~named
+                out[: m + 1] = condition.kind == "not in"
+            else:
+                low = -np.inf if condition.low is None else condition.low
+                high = np.inf if condition.high is None else condition.high
+                out[: m + 1] = (lows >= low) & (highs <= high)
+                above = points >= low if condition.low is None or condition.low_closed else points > low
+                below = points <= high if condition.high is None or condition.high_closed else points < high
+                out[m + 1 : 2 * m + 1] = above & below
             return out
 
-        return labels, allowed
+        def piece_of(series: pd.Series) -> np.ndarray:
+            values = numeric_view(series, kind)
+            missing = np.isnan(values)
+            position = np.searchsorted(points, np.where(missing, 0.0, values), side="left")
+            exact = (position < m) & (points[np.minimum(position, max(m - 1, 0))] == values) if m else np.zeros(len(values), dtype=bool)
+            out = np.where(exact, m + 1 + position, position)
+            return np.where(missing, 2 * m + 1, out).astype(np.int64)
+
+        return [None] * (2 * m + 2), allowed, piece_of
     values = sorted({str(v) for c in conditions for v in c.values})
     labels = values + [_OTHER, _MISSING]
+    where = {value: i for i, value in enumerate(values)}
 
     def allowed_text(condition: Condition) -> np.ndarray:
         named = {str(v) for v in condition.values}
@@ -410,10 +446,15 @@ def _pieces(column: str, conditions: list[Condition], kind: str):
         if condition.kind == "present":
             return np.array([label != _MISSING for label in labels])
         if condition.kind == "in":
-            return np.array([label in named for label in labels])
+            return np.array([label in named or (condition.or_missing and label == _MISSING) for label in labels])
         return np.array([label != _MISSING and label not in named for label in labels])
 
-    return labels, allowed_text
+    def piece_of_text(series: pd.Series) -> np.ndarray:
+        text = series.astype("string") if kind == TEXT else series.astype("boolean").astype("string").str.capitalize()
+        out = text.map(lambda v: where.get(v, len(values)), na_action="ignore").fillna(len(values) + 1)
+        return out.to_numpy(dtype=np.int64)
+
+    return labels, allowed_text, piece_of_text
 
 
 def _summarised(checked: dict) -> dict:
@@ -530,7 +571,7 @@ def exact(query: Query, frame: pd.DataFrame) -> dict:
         return {"kind": "regression", "columns": ["term", "coefficient"], "index_columns": 1, "rows": rows}
     levels = [group.levels(query.kinds[group.column]) for group in query.groups]
     if query.margins:
-        levels = [lv + [("(all)", None)] for lv in levels]
+        levels = [lv + [("(all)", group.margin())] for lv, group in zip(levels, query.groups, strict=True)]
     filter_mask = region_mask(query.filters, frame, query.kinds)
     rows = []
     for combination in _product([[(label, cond, cond.mask(frame, query.kinds) if cond else None) for label, cond in lv] for lv in levels]):
@@ -584,7 +625,7 @@ def check_table_dp(query: Query, frame: pd.DataFrame, rules: Rules, epsilon: flo
     table = _Table(frame, query.kinds)
     levels = [group.levels(query.kinds[group.column]) for group in query.groups]
     if query.margins:
-        levels = [lv + [("(all)", None)] for lv in levels]
+        levels = [lv + [("(all)", group.margin())] for lv, group in zip(levels, query.groups, strict=True)]
     cells_per_record = 2 ** len(query.groups) if query.margins else 1  # how many cells one person is counted in
     share = epsilon / len(query.measures)
     filter_mask = region_mask(query.filters, frame, query.kinds)

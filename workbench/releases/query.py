@@ -95,6 +95,7 @@ class Condition:
     high: float | None = None
     low_closed: bool = True
     high_closed: bool = False
+    or_missing: bool = False  # "in": missing values too (a margin over declared values and the missing row)
 
     def mask(self, frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
         series = frame[self.column]
@@ -113,12 +114,16 @@ class Condition:
                     inside &= numbers <= self.high if self.high_closed else numbers < self.high
             return inside & ~missing
         member = _member(series, kinds[self.column], self.values)
-        return (member if self.kind == "in" else ~member) & ~missing
+        if self.kind == "in":
+            return (member & ~missing) | (missing if self.or_missing else False)
+        return ~member & ~missing
 
     def as_json(self) -> dict:
         out: dict = {"column": self.column, "kind": self.kind}
         if self.kind in ("in", "not in"):
             out["values"] = list(self.values)
+        if self.or_missing:
+            out["or_missing"] = True
         if self.kind == "range":
             out |= {"low": self.low, "high": self.high, "low_closed": self.low_closed, "high_closed": self.high_closed}
         return out
@@ -133,6 +138,7 @@ class Condition:
             high=document.get("high"),
             low_closed=bool(document.get("low_closed", True)),
             high_closed=bool(document.get("high_closed", False)),
+            or_missing=bool(document.get("or_missing", False)),
         )
 
 
@@ -185,6 +191,15 @@ class Group:
             return _bands(self.column, self.bins, self.closed, kind) + self._extra(kind, banded=True)
         levels = [(_label(value, kind), Condition(self.column, "in", (value,))) for value in self.values]
         return levels + self._extra(kind, banded=False)
+
+    def margin(self) -> Condition | None:
+        """The rows a margin ("(all)") of this group covers: exactly the union of its levels, so that a table's total
+        says nothing about values the group leaves out."""
+        if self.bins:
+            return None if self.missing else Condition(self.column, "range")  # every present value (the bands cover them)
+        if self.other:
+            return None if self.missing else Condition(self.column, "not in", ())
+        return Condition(self.column, "in", tuple(self.values), or_missing=self.missing)
 
     def _extra(self, kind: str, *, banded: bool) -> list[tuple[str, Condition]]:
         extra = []
