@@ -53,18 +53,28 @@ def test_manage_py_help_lists_the_stage_commands():
         assert command in result.stdout
 
 
-def test_check_release_runs_code_on_a_file_and_prints_what_disclosure_control_lets_out(tmp_path, capsys):
-    from tests.test_releases import CODE, wards
+def test_check_release_computes_a_declared_query_on_a_file_and_checks_a_sequence_against_its_ledger(tmp_path, capsys):
+    from tests.test_releases import BY_WARD, wards
 
     table = tmp_path / "wards.csv"
     wards().to_csv(table, index=False)
-    code = tmp_path / "code.py"
-    code.write_text(CODE)
-    call_command("check_release", str(table), str(code), "--released")
+    query = tmp_path / "query.json"
+    query.write_text(json.dumps(BY_WARD))
+    ledger = tmp_path / "ledger.json"
+    call_command("check_release", str(table), str(query), "--released", "--ledger", str(ledger))
     view = json.loads(capsys.readouterr().out)
     rows = {row[0]: row[1:] for row in view["rows"]}
-    assert rows["A"][0] == 130 and rows["(small group)"] == [None, None] and "Patient" not in json.dumps(view)
+    assert rows["A"][0] == 130 and rows["B"] == [None, None] and "Patient" not in json.dumps(view)
+    assert len(json.loads(ledger.read_text())) == 5
+    # the total beside ward A, C, D's counts would give ward B's three: the ledger holds it back
+    query.write_text(json.dumps({"kind": "table", "measures": [{"statistic": "count"}]}))
+    call_command("check_release", str(table), str(query), "--ledger", str(ledger))
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["rows"][0][0]["status"] == "withheld" and "group of 3" in checked["rows"][0][0]["reason"]
     rules = tmp_path / "rules.json"
     rules.write_text('{"threshold": 0}')
     with pytest.raises(CommandError, match="threshold must be"):
-        call_command("check_release", str(table), str(code), "--rules", str(rules))
+        call_command("check_release", str(table), str(query), "--rules", str(rules))
+    query.write_text('{"kind": "table", "measures": [{"statistic": "mean", "column": "nope"}]}')
+    with pytest.raises(CommandError, match="no column 'nope'"):
+        call_command("check_release", str(table), str(query))

@@ -125,11 +125,13 @@ def test_the_release_page_shows_the_owner_every_reason_and_the_analyst_only_rele
     release = checked_release(raw, safe, users, api, django_capture_on_commit_callbacks)
     client.force_login(users["alice"])
     owner = client.get(f"/r/{release.pk}/").content.decode()
-    assert "below the threshold of 10" in owner and "secondary" in owner and "Release to bob" in owner
-    assert "What it gave on the SYNTHETIC tier" in owner and "<td>120</td>" in owner  # the safe-tier result, to compare
+    assert "below the threshold of 10" in owner and "Release to bob" in owner and "n 128" in owner
+    assert "count, mean of bili by ward" in owner and "never run on the real data" in owner  # the declaration, the code
+    assert "<h2>History</h2>" in owner
     client.force_login(users["bob"])
     analyst = client.get(f"/r/{release.pk}/").content.decode()
     assert "once an owner releases it" in analyst and "below the threshold" not in analyst and "130" not in analyst
+    assert "in review" in analyst and "<h2>History</h2>" not in analyst and "never run" not in analyst
     client.force_login(users["alice"])
     client.post(f"/r/{release.pk}/release")
     client.force_login(users["bob"])
@@ -155,7 +157,9 @@ def test_hostile_group_labels_and_reasons_do_nothing_on_the_release_pages(server
     turn = answered_turn(
         safe, users["bob"], code="result = df.groupby('ward').agg(patients=('age', 'size'), mean_bili=('bili', 'mean'))\nprint(df.head())"
     )
-    release = actions.request_release(turn=turn, user=users["bob"], reason="".join(payloads))
+    draft = actions.draft_for_turn(turn)
+    assert "query" in draft, draft
+    release = actions.request_release(user=users["bob"], version=safe, document=draft["query"], reason="".join(payloads), turn=turn)
     actions.approve_release(request=release, user=users["alice"])  # the run is a job: it runs (in process) on commit
     release.refresh_from_db()
     assert release.state == "checked", release.history

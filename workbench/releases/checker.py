@@ -343,9 +343,9 @@ class _ImpliedZero:
     """Whether a combination of registered row sets that holds no record tells something about a small group.
 
     The combination's definition is rebuilt over the columns its row sets name: every column's values cut into the
-    pieces its conditions separate, the combination's coefficient on each cell of that grid. A cell with a coefficient
-    holds nobody (the combination holds no record); it is disclosive when widening it along one column reaches 1 to
-    threshold − 1 people: then it tells those few that nobody like them has the value it left out ("nobody aged 100 or
+    pieces its conditions separate, the combination's coefficient on each cell of that grid, pieces merged where the
+    combination does not tell them apart. A cell with a coefficient holds nobody (the combination holds no record); it
+    is disclosive when widening it along one column reaches 1 to threshold − 1 people: then it tells those few that nobody like them has the value it left out ("nobody aged 100 or
     more is without HIV", of the one person aged 100 or more). Cells whose every widening holds nobody or at least
     `threshold` people speak of large groups or of nobody (the "other values" of a declared list that the data does not
     hold), as a crosstab's total does. "Present" conditions are left out: that nobody in a group lacks a value is not
@@ -382,12 +382,34 @@ class _ImpliedZero:
         for axis, column in enumerate(columns):
             cells = cells * shape[axis] + cut[column][2](self.table.frame[column])
         counts = np.bincount(cells, minlength=int(np.prod(shape))).reshape(shape)
+        combination, counts = _coarsened(combination, counts)
         claimed = (combination != 0) & (counts == 0)
         for axis in range(len(columns)):
             around = counts.sum(axis=axis, keepdims=True)
             if np.any(claimed & (around >= 1) & (around < self.threshold)):
                 return f"with earlier cells it tells that nobody in a group of fewer than {self.threshold} people has a value they define"
         return ""
+
+
+def _coarsened(combination: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid with the pieces of a column merged wherever the combination does not tell them apart (its slices
+    along that column are equal), until no more merge: what it says of every age alike is said of everyone, not of
+    each age's few people."""
+    changed = True
+    while changed:
+        changed = False
+        for axis in range(combination.ndim):
+            slices = np.moveaxis(combination, axis, 0).reshape(combination.shape[axis], -1)
+            _, first, group = np.unique(slices, axis=0, return_index=True, return_inverse=True)
+            if len(first) == combination.shape[axis]:
+                continue
+            group = group.reshape(-1)
+            merged = np.zeros((len(first), *np.delete(counts.shape, axis)), dtype=counts.dtype)
+            np.add.at(merged, group, np.moveaxis(counts, axis, 0))
+            combination = np.moveaxis(np.moveaxis(combination, axis, 0)[first], 0, axis)
+            counts = np.moveaxis(merged, 0, axis)
+            changed = True
+    return combination, counts
 
 
 def _pieces(column: str, conditions: list[Condition], kind: str):

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from workbench.releases.query import BOOL, DATE, NUMBER, QueryError, column_kinds, numeric_view, parse, region_mask
+from workbench.releases.query import BOOL, DATE, NUMBER, TEXT, QueryError, column_kinds, numeric_view, parse, region_mask
 
 _INTERVAL = re.compile(r"^\s*([\(\[])\s*(-?[\d.eE+\-]+|-?inf)\s*,\s*(-?[\d.eE+\-]+|inf)\s*([\)\]])\s*$")
 _HINTS = {
@@ -80,7 +80,7 @@ def _named_answers(rows: list, frame: pd.DataFrame, kinds: dict, filters: list) 
 
 
 def _table(columns, rows, k, axis, frame, kinds, filters, mask) -> dict:
-    levels = columns[:k]
+    levels = [level if level in frame.columns else _column_of([row[i] for row in rows], frame, kinds) for i, level in enumerate(columns[:k])]
     if not all(level in frame.columns for level in levels):
         raise QueryError("Its rows are not named by the table's columns (a group-by, a crosstab or value counts).")
     groups = [_group(level, [row[i] for row in rows], kinds[level]) for i, level in enumerate(levels)]
@@ -93,6 +93,8 @@ def _table(columns, rows, k, axis, frame, kinds, filters, mask) -> dict:
                 raise QueryError(f"The label {str(row[i])[:40]!r} does not name values of '{level}'.")
             m &= matched
         masks.append(m)
+    if sum(int(m.sum()) <= 1 for m in masks) > len(masks) / 2:
+        raise QueryError("Its rows are single records (row-level data), not groups; only tables of groups are released.")
     data = columns[k:]
     if axis in frame.columns and axis not in levels:
         groups.append(_group(axis, data, kinds[axis]))
@@ -116,6 +118,18 @@ def _table(columns, rows, k, axis, frame, kinds, filters, mask) -> dict:
 
 
 # --- labels -------------------------------------------------------------------------------------------------------
+
+
+def _column_of(labels: list, frame: pd.DataFrame, kinds: dict) -> str | None:
+    """The column whose values the labels are, when the answer renamed its index (the fewest-valued one that holds
+    every label)."""
+    fits = []
+    for column in frame.columns:
+        if kinds[column] not in (TEXT, BOOL, NUMBER) or frame[column].nunique() > max(200, 2 * len(labels)):
+            continue
+        if all(label is not None and (m := _rows(frame[column], label, kinds[column])) is not None and m.any() for label in labels):
+            fits.append((frame[column].nunique(), str(column)))
+    return min(fits)[1] if fits else None
 
 
 def _group(column: str, labels: list, kind: str) -> dict:
