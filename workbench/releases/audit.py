@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 P = 2_147_483_647  # 2**31 - 1: products of two residues fit in int64
-NODE_BUDGET = 4000  # branch-and-bound nodes per candidate before the audit gives up (and refuses)
+NODE_BUDGET = 500  # branch-and-bound nodes per candidate before the audit gives up (and refuses): proofs take ~20
+SEARCH_SECONDS = 15.0  # and the time one search may take
 
 
 class Exhausted(Exception):
@@ -48,6 +49,19 @@ class Exhausted(Exception):
 
 def inverse(value: int) -> int:
     return pow(int(value) % P, P - 2, P)
+
+
+def inverses(values: np.ndarray) -> np.ndarray:
+    """Modular inverses of many nonzero residues at once (Fermat: a^(p−2), by squaring; each product < 2⁶²)."""
+    result = np.ones_like(values)
+    base = values % P
+    exponent = P - 2
+    while exponent:
+        if exponent & 1:
+            result = (result * base) % P
+        base = (base * base) % P
+        exponent >>= 1
+    return result
 
 
 @dataclass(frozen=True)
@@ -111,8 +125,10 @@ class Span:
         if not self.pivots:
             return vector % P
         coefficients = vector[self.pivots] % P
-        if np.all(coefficients == 0):
+        if not coefficients.any():
             return vector % P
+        if coefficients.max() <= 1:  # a 0/1 vector (a registered row set): the sum of at most rank residues fits in int64
+            return (vector - (coefficients @ self.rows) % P) % P
         return (vector - dot(coefficients, self.rows)) % P
 
     def add(self, reduced: np.ndarray) -> None:
@@ -206,7 +222,8 @@ class _Search:
 
     def __init__(self, budget: int, deadline: float | None):
         self.budget = budget
-        self.deadline = deadline
+        own = time.monotonic() + SEARCH_SECONDS
+        self.deadline = own if deadline is None else min(deadline, own)
         self.nodes = 0
         self.best: int | None = None
         self.atom_weights = np.zeros(0, dtype=np.int64)
@@ -222,7 +239,7 @@ class _Search:
     def _tick(self) -> None:
         self.nodes += 1
         if self.nodes > NODE_BUDGET or (self.deadline is not None and time.monotonic() > self.deadline):
-            raise Exhausted(f"the audit's search passed {NODE_BUDGET} steps")
+            raise Exhausted(f"the audit's search passed {NODE_BUDGET} steps or {SEARCH_SECONDS:.0f} s")
 
     def _bound(self, marks: np.ndarray, blocks: list) -> int | None:
         total = 0
@@ -320,7 +337,7 @@ def _merge_parallel(forms: np.ndarray, constant: np.ndarray, weights: np.ndarray
     """Forms that are multiples of each other are zero together: one form carrying their summed weight and atoms."""
     augmented = np.vstack([constant[None, :], forms])  # (k+1) x m
     first = np.argmax(augmented != 0, axis=0)
-    scale = np.array([inverse(augmented[first[j], j]) for j in range(augmented.shape[1])], dtype=np.int64)
+    scale = inverses(augmented[first, np.arange(augmented.shape[1])])
     normal = (augmented * scale[None, :]) % P
     unique, index, inverse_index = np.unique(normal.T, axis=0, return_index=True, return_inverse=True)
     if len(unique) == normal.shape[1]:
@@ -328,7 +345,9 @@ def _merge_parallel(forms: np.ndarray, constant: np.ndarray, weights: np.ndarray
     inverse_index = inverse_index.reshape(-1)
     summed = np.zeros(len(unique), dtype=np.int64)
     np.add.at(summed, inverse_index, weights)
-    merged = [np.concatenate([ids[j] for j in np.nonzero(inverse_index == g)[0]]) for g in range(len(unique))]
+    order = np.argsort(inverse_index, kind="stable")
+    bounds = np.searchsorted(inverse_index[order], np.arange(len(unique) + 1))
+    merged = [np.concatenate([ids[j] for j in order[bounds[g] : bounds[g + 1]]]) for g in range(len(unique))]
     return forms[:, index], constant[index], summed, merged
 
 

@@ -4,15 +4,18 @@
 Pure functions of a pandas table, a declaration and the earlier ledger entries: no Django, no files. The same code
 runs on the safe tier for the analyst's pre-check and on RAW for a release.
 
-What each released cell adds to the ledger (its *entries*) and which row sets those register in the audit:
-- a count: its row set;
-- a sum or a mean of x: the rows where x is present, in the span of all row sets and in x's own span (sums of x over
-  sets that differ are subtracted there); for a 0/1 column also the rows where x is 1 (a share tells its numerator),
-  and for a column of at most 20 values that some condition names, the rows of each value (a sum is then a
-  combination of counts);
-- a median, spread, extreme or distinct count of x: the rows where x is present;
-- a regression: its rows, and the rows of each value of a categorical or few-valued predictor (in the target's span
-  too: with an intercept those coefficients are group means).
+What each released cell adds to the ledger (its *entries*) and which row sets those register in the audit's spans —
+one of exact counts, one of sums for each measure (sums of x over row sets that differ are subtracted there; a count
+and a sum of different things are not):
+- a count: its row set, among the counts;
+- a sum, mean, median, spread or extreme of x: the rows where x is present, among x's sums (a mean is as good as a sum
+  once its group's size is known; a median or a spread of two row sets that differ by one person tell of that
+  person); for a 0/1 column also among the counts, with the rows where x is 1 (a share gives its numerator and its
+  denominator); for a column of at most 20 values that some condition names, the rows of each value among the counts
+  (a sum is then a combination of counts);
+- a distinct count of x: the rows where x is present, among the counts;
+- a regression: its rows, and the rows of each value of a categorical or few-valued predictor, among the counts and
+  the target's sums (with an intercept those coefficients are group means).
 A magnitude cell suppressed by dominance or as all-same is *protected*: no later combination of sums may give it.
 """
 
@@ -82,7 +85,8 @@ class Entry:
 class _Registration:
     region: Region
     mask: np.ndarray
-    measure: str | None  # the measure whose span it joins too
+    counts: bool  # joins the span of exact counts
+    measure: str | None  # joins the span of this measure's sums
 
 
 @dataclass
@@ -121,20 +125,24 @@ class _Table:
 def registrations(entry: Entry, table: _Table, conditioned: set[str]) -> list[_Registration]:
     """The row sets an entry registers in the audit (see the module's docstring)."""
     frame, kinds = table.frame, table.kinds
-    if entry.statistic == COUNT or entry.column is None:
-        return [_Registration(entry.region, region_mask(entry.region, frame, kinds), None)]
-    column = entry.column
-    if column not in frame.columns or any(c.column not in frame.columns for c in entry.region):
+    if any(c.column not in frame.columns for c in entry.region) or (entry.column is not None and entry.column not in frame.columns):
         return []  # a column the table no longer has: its cells concern no row here
+    mask = lambda region: region_mask(region, frame, kinds)  # noqa: E731
+    if entry.statistic == COUNT or entry.column is None:
+        return [_Registration(entry.region, mask(entry.region), True, None)]
+    column = entry.column
     base = (*entry.region, Condition(column, "present"))
-    linear = entry.statistic in LINEAR or entry.statistic.startswith("regression")
-    out = [_Registration(base, region_mask(base, frame, kinds), column if linear else None)]
-    if entry.statistic in LINEAR:
-        values = table.distinct(column)
-        if values is not None and (set(values.tolist()) <= {0.0, 1.0} or column in conditioned):
-            for value in values if column in conditioned else [1.0]:
-                region = (*entry.region, table.equals(column, value))
-                out.append(_Registration(region, region_mask(region, frame, kinds), None))
+    if entry.statistic == "distinct":
+        return [_Registration(base, mask(base), True, None)]
+    if entry.statistic.startswith("regression"):
+        return [_Registration(entry.region, mask(entry.region), True, column)]
+    values = table.distinct(column)
+    binary = values is not None and set(values.tolist()) <= {0.0, 1.0}
+    out = [_Registration(base, mask(base), binary, column)]  # a share gives its numerator and so its denominator
+    if entry.statistic in LINEAR and values is not None and (binary or column in conditioned):
+        for value in values if column in conditioned else [1.0]:
+            region = (*entry.region, table.equals(column, value))
+            out.append(_Registration(region, mask(region), True, None))
     return out
 
 
@@ -233,7 +241,8 @@ def _audit(
     candidates: list[_Candidate], protected: list[Entry], rows: list, table: _Table, rules: Rules, prior: list[Entry], *, deadline: float
 ) -> list[str]:
     """Admit the released cells one by one (largest groups first, so that the smallest give way: secondary
-    suppression) while every combination with the ledger stays on at least `threshold` records; withhold the rest."""
+    suppression) while every combination with the ledger stays on at least `threshold` records, in the span of exact
+    counts and in each measure's span of sums; withhold the rest."""
     notes: list[str] = []
     if not candidates:
         return notes
@@ -246,67 +255,86 @@ def _audit(
     atom, weights = audit.atoms_of([r.mask for r in everything], len(table.frame))
     index = {id(r): i for i, r in enumerate(everything)}
     implied = _ImpliedZero([r.region for r in everything], table, rules.threshold) if rules.zeros_disclosive else None
-    span = audit.Span(atom, weights, rules.threshold, capacity=len(everything), implied=implied, deadline=deadline)
-    measures: dict[str, audit.Span] = {}
-    measure_masks: dict[str, list[np.ndarray]] = {}
-
-    def measure_span(column: str) -> audit.Span:
-        if column not in measures:
-            measures[column] = audit.Span(atom, weights, rules.threshold, deadline=deadline)
-            measure_masks[column] = []
-        return measures[column]
-
+    spans = _Spans(atom, weights, rules.threshold, len(everything), implied, deadline)
     for registration in prior_registrations:
-        span.register(span.vector(registration.mask, index[id(registration)]))
-        if registration.measure:
-            measure_span(registration.measure).register(measures[registration.measure].vector(registration.mask))
-            measure_masks[registration.measure].append(registration.mask)
+        spans.register(registration, index[id(registration)])
     guarded: dict[str, list[np.ndarray]] = {}
     for registration in protected_registrations:
         column = registration.measure
-        if column is None:
-            continue
-        target = measure_span(column).vector(registration.mask)
-        if not np.any(measures[column].reduce(target)[: measures[column].width]):
+        target = spans.sums(column).vector(registration.mask)
+        if not np.any(spans.sums(column).reduce(target)[: spans.sums(column).width]):
             notes.append(f"A suppressed cell of {column} can already be derived from earlier releases; this request adds nothing to it.")
             continue
         guarded.setdefault(column, []).append(target)
-    numbers = {}
     for candidate in sorted(candidates, key=lambda c: (-c.n, c.position)):
         r, c = candidate.position
-        saved = (span.snapshot(), {name: (s.snapshot(), list(measure_masks[name])) for name, s in measures.items()})
+        saved = spans.snapshot()
         reason = ""
         try:
             for registration in candidate.registrations:
-                vector = span.vector(registration.mask, index[id(registration)])
-                verdict = span.check(vector)
-                if not verdict.admitted:
-                    reason = verdict.reason
+                reason = spans.check(registration, index[id(registration)], guarded, table, rules)
+                if reason:
                     break
-                span.register(vector)
-                column = registration.measure
-                if column:
-                    if column not in numbers:
-                        numbers[column] = np.abs(table.numbers(column))
-                    reason = _magnitude_check(
-                        measure_span(column), measure_masks[column], guarded.get(column, []), registration.mask, numbers[column], rules
-                    )
-                    if reason:
-                        break
-                    measures[column].register(measures[column].vector(registration.mask))
-                    measure_masks[column].append(registration.mask)
+                spans.register(registration, index[id(registration)])
         except audit.Exhausted:
             reason = "the audit could not prove it safe beside earlier releases within its budget"
         if reason:
-            span.restore(saved[0])
-            for name, (state, masks) in saved[1].items():
-                measures[name].restore(state)
-                measure_masks[name] = masks
-            for name in list(measures):
-                if name not in saved[1]:
-                    del measures[name], measure_masks[name]
+            spans.restore(saved)
             rows[r][c] = cell(None, WITHHELD, f"secondary: {reason}", rows[r][c]["statistic"], rows[r][c]["n"])
     return notes
+
+
+class _Spans:
+    """The audit's spans over one set of atoms: exact counts (with the zero check) and, for each measure, its sums."""
+
+    def __init__(self, atom, weights, threshold: int, capacity: int, implied, deadline: float):
+        self.atom, self.weights, self.threshold, self.deadline = atom, weights, threshold, deadline
+        self.counts = audit.Span(atom, weights, threshold, capacity=capacity, implied=implied, deadline=deadline)
+        self.measures: dict[str, audit.Span] = {}
+        self.masks: dict[str, list[np.ndarray]] = {}
+        self.values: dict[str, np.ndarray] = {}
+
+    def sums(self, column: str) -> audit.Span:
+        if column not in self.measures:
+            self.measures[column] = audit.Span(self.atom, self.weights, self.threshold, deadline=self.deadline)
+            self.masks[column] = []
+        return self.measures[column]
+
+    def check(self, registration: _Registration, index: int, guarded: dict, table: _Table, rules: Rules) -> str:
+        if registration.counts:
+            verdict = self.counts.check(self.counts.vector(registration.mask, index))
+            if not verdict.admitted:
+                return verdict.reason
+        column = registration.measure
+        if column:
+            span = self.sums(column)
+            verdict = span.check(span.vector(registration.mask))
+            if not verdict.admitted:
+                return verdict.reason.replace("singles out", f"gives the sum of {column} of")
+            if column not in self.values:
+                self.values[column] = np.abs(table.numbers(column))
+            return _magnitude_check(span, self.masks[column], guarded.get(column, []), registration.mask, self.values[column], rules)
+        return ""
+
+    def register(self, registration: _Registration, index: int) -> None:
+        if registration.counts:
+            self.counts.register(self.counts.vector(registration.mask, index))
+        if registration.measure:
+            span = self.sums(registration.measure)
+            span.register(span.vector(registration.mask))
+            self.masks[registration.measure].append(registration.mask)
+
+    def snapshot(self):
+        return self.counts.snapshot(), {name: (span.snapshot(), list(self.masks[name])) for name, span in self.measures.items()}
+
+    def restore(self, saved) -> None:
+        self.counts.restore(saved[0])
+        for name in list(self.measures):
+            if name in saved[1]:
+                self.measures[name].restore(saved[1][name][0])
+                self.masks[name] = saved[1][name][1]
+            else:
+                del self.measures[name], self.masks[name]
 
 
 def _magnitude_check(
