@@ -61,9 +61,16 @@ def declared(frame: pd.DataFrame, query: dict) -> dict:
     safe tier's values)."""
     levels = lambda column: [v.item() if hasattr(v, "item") else v for v in sorted(frame[column].dropna().unique())]  # noqa: E731
     if query["kind"] == "crosstab":
-        groups = [{"column": query["index"], "values": levels(query["index"])}, {"column": query["columns"], "values": levels(query["columns"])}]
+        groups = [
+            {"column": query["index"], "values": levels(query["index"])},
+            {"column": query["columns"], "values": levels(query["columns"])},
+        ]
         return {"kind": "table", "groups": groups, "measures": [{"statistic": "count"}]}
-    return {"kind": "table", "groups": [{"column": query["index"], "values": levels(query["index"])}], "measures": [{"statistic": query["agg"], "column": query["value"]}]}
+    return {
+        "kind": "table",
+        "groups": [{"column": query["index"], "values": levels(query["index"])}],
+        "measures": [{"statistic": query["agg"], "column": query["value"]}],
+    }
 
 
 def keys(frame: pd.DataFrame, query: dict, document: dict) -> list[str]:
@@ -255,7 +262,10 @@ def main() -> None:
 def _dp_table(frames: dict, results: list) -> list[str]:
     import numpy as np
 
-    lines = ["| ε per query | statistic | cells | median absolute error | median relative error | 90th percentile relative error | within 5 % |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| ε per query | statistic | cells | median absolute error | median relative error | 90th percentile relative error | within 5 % |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for epsilon in (0.5, 1.0, 2.0):
         errors: dict[str, list] = {}
         for result in results:

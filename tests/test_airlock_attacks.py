@@ -32,7 +32,7 @@ def hospital(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         owner = create_user(username="olga", password="correct-horse-battery", data_owner=True)
         create_user(username="oscar", password="correct-horse-battery", data_owner=True)
-        analyst = create_user(username="ann", password="correct-horse-battery")
+        create_user(username="ann", password="correct-horse-battery")
         workspace = create_workspace(user=owner, name="St Elsewhere")
         set_membership(workspace=workspace, actor=owner, username="oscar", role="owner")
         set_membership(workspace=workspace, actor=owner, username="ann", role="analyst")

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import finished, upload_through_worker, wait_for
+from tests.test_browser import browser, server  # noqa: F401  (fixtures)
 from workbench.analysis._child import describe
 from workbench.analysis.actions import seal
 from workbench.analysis.models import Conversation, Turn
@@ -56,14 +57,29 @@ def answered_turn(version: Version, user, code: str = CODE) -> Turn:
         exec(code, namespace)  # test code, on the safe tier's table
         result = describe(namespace["result"], {"table_rows": 200, "output_bytes": 20000})
     except KeyError:  # a table without the code's columns (some tests only need a turn to exist)
-        result = {"kind": "table", "columns": ["ward", "patients"], "rows": [["A", 120]], "total_rows": 1, "index_columns": 1, "columns_name": None}
+        result = {
+            "kind": "table",
+            "columns": ["ward", "patients"],
+            "rows": [["A", 120]],
+            "total_rows": 1,
+            "index_columns": 1,
+            "columns_name": None,
+        }
     try:
         draft = {"query": infer(result, frame, code)}
     except ValueError as problem:
         draft = {"error": str(problem)}
-    record = {"question": "patients and mean bilirubin per ward", "code": code, "outcome": {"ok": True, "result": result}, "answer": "done", "release_query": draft}
+    record = {
+        "question": "patients and mean bilirubin per ward",
+        "code": code,
+        "outcome": {"ok": True, "result": result},
+        "answer": "done",
+        "release_query": draft,
+    }
     key = unwrap_key(version.dataset.wrapped_key)
-    return Turn.objects.create(conversation=conversation, number=1, question=record["question"], status="answered", record=seal(key, record), created_by=user)
+    return Turn.objects.create(
+        conversation=conversation, number=1, question=record["question"], status="answered", record=seal(key, record), created_by=user
+    )
 
 
 def cells_by_ward(checked: dict) -> dict:
@@ -80,7 +96,9 @@ def raw_and_safe(uploaded):
 
 
 def file(api, user, version, query, reason="for the board"):
-    return api(user, "post", f"/api/v1/versions/{version.pk}/releases", data={"reason": reason, "query": query}, content_type="application/json")
+    return api(
+        user, "post", f"/api/v1/versions/{version.pk}/releases", data={"reason": reason, "query": query}, content_type="application/json"
+    )
 
 
 def approve_and_run(api, release_id, capture, owner="alice") -> dict:
@@ -124,9 +142,16 @@ def test_a_request_needs_a_reason_and_a_declaration_that_fits_the_safe_tier(raw_
     for body, words in cases:
         response = api("bob", "post", f"/api/v1/versions/{safe.pk}/releases", data=body, content_type="application/json")
         assert response.status_code == 400 and words in response.json()["error"], (body, response.content)
-    on_raw = api("alice", "post", f"/api/v1/versions/{raw.pk}/releases", data={"reason": "r", "query": BY_WARD}, content_type="application/json")
+    on_raw = api(
+        "alice", "post", f"/api/v1/versions/{raw.pk}/releases", data={"reason": "r", "query": BY_WARD}, content_type="application/json"
+    )
     assert on_raw.status_code == 400 and "safe version" in on_raw.json()["error"]
-    assert api("bob", "post", f"/api/v1/versions/{raw.pk}/releases", data={"reason": "r", "query": BY_WARD}, content_type="application/json").status_code == 403
+    assert (
+        api(
+            "bob", "post", f"/api/v1/versions/{raw.pk}/releases", data={"reason": "r", "query": BY_WARD}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert not ReleaseRequest.objects.exists()
 
 
@@ -153,7 +178,10 @@ def test_the_precheck_runs_the_declaration_on_the_safe_tier_with_the_same_rules(
     by_ward = cells_by_ward(checked)
     assert by_ward["A"]["count"]["value"] == 130 and by_ward["B"]["count"]["status"] == "suppressed"
     assert "below the threshold" in by_ward["B"]["count"]["reason"]  # the safe tier's reasons are the analyst's to read
-    assert api("alice", "post", f"/api/v1/versions/{raw.pk}/precheck", data={"query": BY_WARD}, content_type="application/json").status_code == 400
+    assert (
+        api("alice", "post", f"/api/v1/versions/{raw.pk}/precheck", data={"query": BY_WARD}, content_type="application/json").status_code
+        == 400
+    )
     assert not ReleaseRequest.objects.exists()
 
 
@@ -161,7 +189,9 @@ def test_the_precheck_runs_the_declaration_on_the_safe_tier_with_the_same_rules(
 
 
 @pytest.mark.django_db
-def test_the_checker_computes_the_declaration_on_raw_and_the_analyst_gets_the_released_cells_only(raw_and_safe, api, django_capture_on_commit_callbacks):
+def test_the_checker_computes_the_declaration_on_raw_and_the_analyst_gets_the_released_cells_only(
+    raw_and_safe, api, django_capture_on_commit_callbacks
+):
     _, safe = raw_and_safe
     release = file(api, "bob", safe, BY_WARD).json()["id"]
     assert approve_and_run(api, release, django_capture_on_commit_callbacks)["state"] == "checked"
@@ -240,7 +270,9 @@ def test_a_request_whose_run_failed_or_was_cancelled_ends_failed_at_the_next_swe
 
 
 @pytest.mark.django_db
-def test_no_string_the_code_chose_reaches_the_released_view_or_its_chart(raw_and_safe, api, client, users, django_capture_on_commit_callbacks):
+def test_no_string_the_code_chose_reaches_the_released_view_or_its_chart(
+    raw_and_safe, api, client, users, django_capture_on_commit_callbacks
+):
     _, safe = raw_and_safe
     hostile = (
         "t = df.groupby('ward').agg(**{'HIV positive, Pneumonia, cost 18437.25': ('age', 'size'), '<img src=x onerror=alert(1)>': ('bili', 'mean')})\n"
@@ -257,7 +289,21 @@ def test_no_string_the_code_chose_reaches_the_released_view_or_its_chart(raw_and
     api("alice", "post", f"/api/v1/releases/{release}/release")
     output = api("bob", "get", f"/api/v1/releases/{release}").json()["output"]
     chart = json.loads(output["chart_json"])
-    allowed = {"table", "ward", "count", "mean of bili", "A", "B", "C", "D", "Released values (cells not released are left out)", "bar", "group", "not released", ""}
+    allowed = {
+        "table",
+        "ward",
+        "count",
+        "mean of bili",
+        "A",
+        "B",
+        "C",
+        "D",
+        "Released values (cells not released are left out)",
+        "bar",
+        "group",
+        "not released",
+        "",
+    }
     strings = set()
 
     def collect(node):
@@ -284,12 +330,14 @@ def _requester_view(api, client, release: int) -> tuple[str, str]:
     """The analyst's API document and page for a request, with its ids and dates blanked out."""
     document = api("bob", "get", f"/api/v1/releases/{release}").content.decode()
     page = client.get(f"/r/{release}/").content.decode()
-    blank = lambda text: re.sub(r"\d{4}-\d\d-\d\d[T ][\d:.+]+|#\d+|/\d+/|\"(id|dataset|turn)\": \d+|csrfmiddlewaretoken\" value=\"\w+|nonce=\"[\w+/=]+\"", "_", text)  # noqa: E731
-    return blank(document), blank(page)
+    pattern = r"\d{4}-\d\d-\d\d[T ][\d:.+]+|#\d+|/\d+/|\"(id|dataset|turn)\": \d+|csrfmiddlewaretoken\" value=\"\w+|nonce=\"[\w+/=]+\""
+    return re.sub(pattern, "_", document), re.sub(pattern, "_", page)
 
 
 @pytest.mark.django_db
-def test_the_requesters_view_of_an_unreleased_request_holds_nothing_from_raw(uploaded, api, client, users, django_capture_on_commit_callbacks):
+def test_the_requesters_view_of_an_unreleased_request_holds_nothing_from_raw(
+    uploaded, api, client, users, django_capture_on_commit_callbacks
+):
     """The same declaration on two real tables that differ (ward B of 3 people and of 30): whatever the runs found, the
     requester's API document and page are the same while the request is in review, rejected or failed; the run's job is
     not theirs to read."""
@@ -300,7 +348,9 @@ def test_the_requesters_view_of_an_unreleased_request_holds_nothing_from_raw(upl
         if b_size != 3:
             frame = pd.concat([frame, frame[frame["ward"] == "A"].head(b_size - 3).assign(ward="B")], ignore_index=True)
         raw = uploaded(frame.to_csv(index=False).encode(), filename="wards.csv")
-        safe = Version.objects.create(dataset=raw.dataset, number=2, tier=Tier.SYNTHETIC, parent=raw, made_by={"kind": "test"}, file=raw.file, schema=raw.schema)
+        safe = Version.objects.create(
+            dataset=raw.dataset, number=2, tier=Tier.SYNTHETIC, parent=raw, made_by={"kind": "test"}, file=raw.file, schema=raw.schema
+        )
         release = file(api, "bob", safe, BY_WARD).json()["id"]
         submitted = _requester_view(api, client, release)
         approve_and_run(api, release, django_capture_on_commit_callbacks)
@@ -316,7 +366,18 @@ def test_the_requesters_view_of_an_unreleased_request_holds_nothing_from_raw(upl
     assert views[7] == views[8]
     for text in views[7][1]:
         assert "in review" in text
-        for word in ("suppressed", "withheld", "released,", "threshold", "130", "<h2>History", '"history"', "approved", "running", "checked"):
+        for word in (
+            "suppressed",
+            "withheld",
+            "released,",
+            "threshold",
+            "130",
+            "<h2>History",
+            '"history"',
+            "approved",
+            "running",
+            "checked",
+        ):
             assert word not in text, word
 
 
@@ -365,7 +426,9 @@ def test_dp_noise_on_a_differencing_pair_is_as_wide_as_its_scale():
     total = parse({"measures": [{"statistic": "count"}]}, kinds)
     without_b = parse({"measures": [{"statistic": "count"}], "filters": [{"column": "ward", "op": "!=", "value": "B"}]}, kinds)
     errors = [
-        check_table_dp(total, frame, Rules(), 1.0)["rows"][0][0]["value"] - check_table_dp(without_b, frame, Rules(), 1.0)["rows"][0][0]["value"] - 3
+        check_table_dp(total, frame, Rules(), 1.0)["rows"][0][0]["value"]
+        - check_table_dp(without_b, frame, Rules(), 1.0)["rows"][0][0]["value"]
+        - 3
         for _ in range(300)
     ]
     spread = float(np.std(errors))
@@ -408,10 +471,10 @@ def test_an_analyst_asks_on_the_synthetic_tier_and_gets_only_the_released_cells_
     OpenAI-compatible endpoint on loopback that writes CODE, so that the table is known), the declaration drafted from
     that answer is filed, approved by the owner, computed by the checker on RAW in the worker, released, and the analyst
     sees the released cells only."""
-    server = _chat_server(CODE)
+    chat = _chat_server(CODE)
     try:
         start_worker(
-            "release", queues="cpu,gpu", WORKBENCH_LLM_BACKEND="openai", WORKBENCH_LLM_ENDPOINT=f"http://127.0.0.1:{server.server_port}"
+            "release", queues="cpu,gpu", WORKBENCH_LLM_BACKEND="openai", WORKBENCH_LLM_ENDPOINT=f"http://127.0.0.1:{chat.server_port}"
         )
         raw = Version.objects.get(pk=upload_through_worker(api, workspace, wards()).result["version"])
         job = api("alice", "post", f"/api/v1/versions/{raw.pk}/synthesize", data={"seed": 1}, content_type="application/json").json()["job"]
@@ -438,7 +501,9 @@ def test_an_analyst_asks_on_the_synthetic_tier_and_gets_only_the_released_cells_
         assert filed.status_code == 201, filed.content
         release = filed.json()["id"]
         assert api("alice", "post", f"/api/v1/releases/{release}/approve").json()["state"] == "approved"
-        request = wait_for(lambda: ReleaseRequest.objects.filter(pk=release, state__in=["checked", "failed"]).first(), 120, "the run on RAW")
+        request = wait_for(
+            lambda: ReleaseRequest.objects.filter(pk=release, state__in=["checked", "failed"]).first(), 120, "the run on RAW"
+        )
         assert request.state == "checked", request.history
 
         assert api("bob", "get", f"/api/v1/releases/{release}").json()["output"] is None  # not released yet
@@ -450,8 +515,8 @@ def test_an_analyst_asks_on_the_synthetic_tier_and_gets_only_the_released_cells_
         assert released["A"][0] == 130 and released["B"] == [None, None]
         assert "Patient" not in json.dumps(seen["output"])
     finally:
-        server.shutdown()
-        server.server_close()
+        chat.shutdown()
+        chat.server_close()
 
 
 def _chat_server(code: str) -> ThreadingHTTPServer:
@@ -473,6 +538,60 @@ def _chat_server(code: str) -> ThreadingHTTPServer:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    endpoint = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    return endpoint
+
+
+# --- in the browser -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_whole_journey_in_the_browser_twice(server, browser, uploaded, users, settings):  # noqa: F811
+    """An analyst opens the draft from an answer, pre-checks it, sends it; the owner approves, reads every cell and
+    releases; the analyst sees the released table and its chart — twice, the second request beside the first's
+    ledger. No page asks anything of another host, and no script error is raised."""
+    settings.ALLOWED_HOSTS = ["*"]
+    raw = uploaded(wards().to_csv(index=False).encode())
+    safe = Version.objects.create(
+        dataset=raw.dataset, number=2, tier=Tier.SYNTHETIC, parent=raw, made_by={"kind": "test"}, file=raw.file, schema=raw.schema
+    )
+    errors, foreign = [], []
+
+    def person(name):
+        page = browser.new_context().new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: foreign.append(request.url) if not request.url.startswith(server.url) else None)
+        page.goto(f"{server.url}/login/")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", "correct-horse-battery")
+        page.click("button.primary")
+        return page
+
+    analyst, owner = person("bob"), person("alice")
+    for round_ in (1, 2):
+        code = CODE if round_ == 1 else "result = df.groupby('ward')['age'].median()"
+        turn = answered_turn(safe, users["bob"], code=code)
+        analyst.goto(f"{server.url}/c/{turn.conversation_id}/")
+        analyst.click("text=Ask for this on the real data")
+        assert "drafted from its answer" in analyst.inner_text("main")
+        analyst.click("text=Check it on SYNTHETIC v2")
+        analyst.wait_for_selector("text=Pre-check on SYNTHETIC v2")
+        assert "below the threshold" in analyst.inner_text("main")  # ward B's 3 people, on the safe tier
+        analyst.fill("#release-reason", f"ward report {round_}")
+        analyst.click("text=Send to the owners")
+        analyst.wait_for_selector("h1 .badge:has-text('submitted')")
+        release = ReleaseRequest.objects.order_by("-pk").first()
+        owner.goto(f"{server.url}/r/{release.pk}/")
+        owner.click("text=Approve: compute it on the real data")
+        owner.wait_for_selector("text=Checked output")
+        assert "below the threshold of 10" in owner.inner_text("main")
+        owner.click("text=Release to bob")
+        owner.wait_for_selector("h1 .badge:has-text('released')")
+        analyst.goto(f"{server.url}/r/{release.pk}/")
+        analyst.wait_for_selector(".chart .main-svg", timeout=15000)
+        table = analyst.inner_text("table.checked")
+        assert "not released" in table and "A" in table
+        assert "threshold" not in analyst.inner_text("main")
+    assert errors == [] and foreign == [], (errors, foreign)

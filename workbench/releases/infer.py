@@ -80,7 +80,9 @@ def _named_answers(rows: list, frame: pd.DataFrame, kinds: dict, filters: list) 
 
 
 def _table(columns, rows, k, axis, frame, kinds, filters, mask) -> dict:
-    levels = [level if level in frame.columns else _column_of([row[i] for row in rows], frame, kinds) for i, level in enumerate(columns[:k])]
+    levels = [
+        level if level in frame.columns else _column_of([row[i] for row in rows], frame, kinds) for i, level in enumerate(columns[:k])
+    ]
     if not all(level in frame.columns for level in levels):
         raise QueryError("Its rows are not named by the table's columns (a group-by, a crosstab or value counts).")
     groups = [_group(level, [row[i] for row in rows], kinds[level]) for i, level in enumerate(levels)]
