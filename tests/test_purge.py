@@ -62,5 +62,5 @@ def test_a_purge_leaves_no_file_and_no_row_of_the_dataset(uploaded, api, users, 
             referring.append(f"{model.__name__} rows")
     assert referring == []
     assert Version.objects.filter(pk=kept.pk).exists() and (settings.DATA_DIR / kept.file).exists()
-    event = AuditEvent.objects.get(action="dataset.purge")
+    event = AuditEvent.objects.get(action="dataset.purge", object_id=str(dataset.pk))
     assert event.object_id == str(dataset.pk) and event.details["release_requests"] == 1 and event.details["versions"] == 2

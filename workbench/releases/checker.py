@@ -122,7 +122,7 @@ class _Table:
         return Condition(column, "in", (bool(value),) if self.kinds[column] == BOOL else (float(value),))
 
 
-def registrations(entry: Entry, table: _Table, conditioned: set[str]) -> list[_Registration]:
+def registrations(entry: Entry, table: _Table, conditioned: dict[str, list[Condition]]) -> list[_Registration]:
     """The row sets an entry registers in the audit (see the module's docstring)."""
     frame, kinds = table.frame, table.kinds
     if any(c.column not in frame.columns for c in entry.region) or (entry.column is not None and entry.column not in frame.columns):
@@ -134,15 +134,19 @@ def registrations(entry: Entry, table: _Table, conditioned: set[str]) -> list[_R
     base = (*entry.region, Condition(column, "present"))
     if entry.statistic == "distinct":
         return [_Registration(base, mask(base), True, None)]
-    if entry.statistic.startswith("regression"):
+    if entry.statistic == "regression level":
         return [_Registration(entry.region, mask(entry.region), True, column)]
     values = table.distinct(column)
     binary = values is not None and set(values.tolist()) <= {0.0, 1.0}
-    out = [_Registration(base, mask(base), binary, column)]  # a share gives its numerator and so its denominator
-    if entry.statistic in LINEAR and values is not None and (binary or column in conditioned):
-        for value in values if column in conditioned else [1.0]:
-            region = (*entry.region, table.equals(column, value))
-            out.append(_Registration(region, mask(region), True, None))
+    out = [_Registration(base, mask(base), binary or entry.statistic == "regression", column)]
+    if binary:  # a share (or a regression's fit) gives its numerator, and with it its denominator
+        region = (*entry.region, table.equals(column, 1.0))
+        out.append(_Registration(region, mask(region), True, None))
+    for piece in conditioned.get(column, []):
+        # values pinned by conditions on their own column: the sum over a row set is then known piece by piece, up to
+        # each piece's width, as soon as the pieces' sizes are; every piece's rows are counted as known
+        region = (*entry.region, piece)
+        out.append(_Registration(region, mask(region), True, None))
     return out
 
 
@@ -232,9 +236,25 @@ def _valued(entry: Entry, rows: list, candidate: _Candidate) -> dict:
     return entry.as_json() | {"exact": rows[r][c].get("exact"), "released": rows[r][c]["value"]}
 
 
-def _conditioned(entries: list[Entry], candidates: list[_Candidate]) -> set[str]:
-    named = {c.column for e in entries for c in e.region}
-    return named | {c.column for cand in candidates for e in cand.entries for c in e.region}
+def _conditioned(entries: list[Entry], candidates: list[_Candidate], kinds: dict[str, str]) -> dict[str, list[Condition]]:
+    """For each numeric or yes/no column some condition of the ledger or of this request names, the pieces those
+    conditions cut its present values into (a magnitude of that column is then registered piece by piece)."""
+    conditions: dict[str, list[Condition]] = {}
+    for region in [e.region for e in entries] + [e.region for cand in candidates for e in cand.entries]:
+        for condition in region:
+            if condition.kind not in ("present", "missing") and kinds.get(condition.column) in (NUMBER, DATE, BOOL):
+                conditions.setdefault(condition.column, []).append(condition)
+    pieces = {}
+    for column, found in conditions.items():
+        if kinds[column] == BOOL:
+            pieces[column] = [Condition(column, "in", (True,)), Condition(column, "in", (False,))]
+        else:
+            pieces[column] = [_on(piece, column) for piece in numeric_pieces(found)]
+    return pieces
+
+
+def _on(piece: Condition, column: str) -> Condition:
+    return Condition(column, piece.kind, piece.values, piece.low, piece.high, piece.low_closed, piece.high_closed)
 
 
 def _audit(
@@ -246,12 +266,26 @@ def _audit(
     notes: list[str] = []
     if not candidates:
         return notes
-    conditioned = _conditioned(prior, candidates)
-    prior_registrations = [r for e in prior if not e.protected for r in registrations(e, table, conditioned)]
-    protected_registrations = [r for e in [*prior, *protected] if e.protected for r in registrations(e, table, conditioned)[:1]]
+    before = _conditioned(prior, [], table.kinds)
+    conditioned = _conditioned(prior, candidates, table.kinds)
+    prior_registrations = [r for e in prior if not e.protected for r in registrations(e, table, before)]
+    protected_registrations = [r for e in [*prior, *protected] if e.protected for r in registrations(e, table, before)[:1]]
+    # cut points this request adds on a column pin the values of every earlier magnitude of that column anew: those
+    # finer pieces are checked with each new cell that cuts the column, not trusted as released
+    refined: dict[str, list[_Registration]] = {}
+    for column in conditioned:
+        if conditioned[column] != before.get(column):
+            refined[column] = [
+                r
+                for e in prior
+                if not e.protected and e.column == column and e.statistic != COUNT
+                for r in registrations(e, table, conditioned)
+            ]
     for candidate in candidates:
         candidate.registrations = [r for e in candidate.entries for r in registrations(e, table, conditioned)]
-    everything = prior_registrations + protected_registrations + [r for c in candidates for r in c.registrations]
+        cuts = {c.column for e in candidate.entries for c in e.region} & set(refined)
+        candidate.registrations += [r for column in sorted(cuts) for r in refined[column]]
+    everything = prior_registrations + protected_registrations + list({id(r): r for c in candidates for r in c.registrations}.values())
     atom, weights = audit.atoms_of([r.mask for r in everything], len(table.frame))
     index = {id(r): i for i, r in enumerate(everything)}
     implied = _ImpliedZero([r.region for r in everything], table, rules.threshold) if rules.zeros_disclosive else None
@@ -376,8 +410,10 @@ class _ImpliedZero:
     is disclosive when widening it along one column reaches 1 to threshold − 1 people: then it tells those few that nobody like them has the value it left out ("nobody aged 100 or
     more is without HIV", of the one person aged 100 or more). Cells whose every widening holds nobody or at least
     `threshold` people speak of large groups or of nobody (the "other values" of a declared list that the data does not
-    hold), as a crosstab's total does. "Present" conditions are left out: that nobody in a group lacks a value is not
-    what the rule protects."""
+    hold), as a crosstab's total does — except an empty *range* of a numeric column that ranges cut: "nobody costs
+    between 240,000 and 260,000" is refused like a small group, or a series of filters would find the largest value
+    by which ranges are empty. "Present" conditions are left out: that nobody in a group lacks a value is not what the
+    rule protects."""
 
     def __init__(self, regions: list[Region], table: _Table, threshold: int):
         self.regions = [tuple(c for c in region if c.kind != "present") for region in regions]
@@ -410,19 +446,32 @@ class _ImpliedZero:
         for axis, column in enumerate(columns):
             cells = cells * shape[axis] + cut[column][2](self.table.frame[column])
         counts = np.bincount(cells, minlength=int(np.prod(shape))).reshape(shape)
-        combination, counts = _coarsened(combination, counts)
+        combination, counts, groups = _coarsened(combination, counts)
         claimed = (combination != 0) & (counts == 0)
         for axis in range(len(columns)):
             around = counts.sum(axis=axis, keepdims=True)
             if np.any(claimed & (around >= 1) & (around < self.threshold)):
                 return f"with earlier cells it tells that nobody in a group of fewer than {self.threshold} people has a value they define"
+        for axis, column in enumerate(columns):
+            ranged = self.table.kinds[column] in (NUMBER, DATE) and any(
+                c.kind == "range" for r in regions.values() for c in r if c.column == column
+            )
+            if not ranged:
+                continue
+            present = set(range(shape[axis] - 1))  # every piece but the last, the missing values
+            partial = np.array([bool(group & present) and not present <= group for group in groups[axis]])
+            shaped = partial.reshape([-1 if a == axis else 1 for a in range(len(columns))])
+            around = counts.sum(axis=axis, keepdims=True)  # people like them at any value: the range is what is empty
+            if np.any(claimed & shaped & (around >= 1)):
+                return f"with earlier cells it tells that nobody has a value of {column} in a range they define (a range's zero cell)"
         return ""
 
 
-def _coarsened(combination: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _coarsened(combination: np.ndarray, counts: np.ndarray):
     """The grid with the pieces of a column merged wherever the combination does not tell them apart (its slices
     along that column are equal), until no more merge: what it says of every age alike is said of everyone, not of
-    each age's few people."""
+    each age's few people. Also, for each axis, the original pieces each merged piece holds."""
+    groups = [[{i} for i in range(size)] for size in combination.shape]
     changed = True
     while changed:
         changed = False
@@ -436,55 +485,92 @@ def _coarsened(combination: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray,
             np.add.at(merged, group, np.moveaxis(counts, axis, 0))
             combination = np.moveaxis(np.moveaxis(combination, axis, 0)[first], 0, axis)
             counts = np.moveaxis(merged, 0, axis)
+            groups[axis] = [set().union(*(groups[axis][j] for j in np.flatnonzero(group == g))) for g in range(len(first))]
             changed = True
-    return combination, counts
+    return combination, counts, groups
+
+
+def numeric_pieces(conditions: list[Condition]) -> list[Condition]:
+    """The pieces the present values of a numeric (or date) column fall into, given every condition on it: maximal
+    intervals (or single points) that no condition splits, in order, each as a condition of its own. A cut point
+    that every condition closes on the same side makes no piece of its own."""
+    points = sorted(
+        {float(v) for c in conditions if c.kind in ("in", "not in") for v in c.values}
+        | {float(b) for c in conditions for b in (c.low, c.high) if b is not None}
+    )
+    if not points:
+        return [Condition("", "range")]
+    raw = []  # (kind, low, high, representative): the open intervals and the points between them
+    for i in range(len(points) + 1):
+        low = points[i - 1] if i else None
+        high = points[i] if i < len(points) else None
+        representative = (low + high) / 2 if low is not None and high is not None else (high - 1.0 if low is None else low + 1.0)
+        raw.append(("open", low, high, representative))
+        if i < len(points):
+            raw.append(("point", points[i], points[i], points[i]))
+    signature = [tuple(_holds(c, r[3]) for c in conditions) for r in raw]
+    pieces, start = [], 0
+    for i in range(1, len(raw) + 1):
+        if i == len(raw) or signature[i] != signature[start]:
+            first, last = raw[start], raw[i - 1]
+            if first is last and first[0] == "point":
+                pieces.append(Condition("", "in", (first[1],)))
+            else:
+                pieces.append(
+                    Condition("", "range", low=first[1], high=last[2], low_closed=first[0] == "point", high_closed=last[0] == "point")
+                )
+            start = i
+    return pieces
+
+
+def _holds(condition: Condition, value: float) -> bool:
+    """Whether a present value meets a numeric condition."""
+    if condition.kind in ("missing",):
+        return False
+    if condition.kind == "present":
+        return True
+    if condition.kind in ("in", "not in"):
+        return (value in {float(v) for v in condition.values}) == (condition.kind == "in")
+    above = condition.low is None or (value >= condition.low if condition.low_closed else value > condition.low)
+    below = condition.high is None or (value <= condition.high if condition.high_closed else value < condition.high)
+    return above and below
+
+
+def _representative(piece: Condition) -> float:
+    if piece.kind == "in":
+        return float(piece.values[0])
+    if piece.low is not None and piece.high is not None:
+        return piece.low if piece.low_closed else piece.high if piece.high_closed else (piece.low + piece.high) / 2
+    if piece.low is None and piece.high is None:
+        return 0.0
+    return (
+        (piece.high if piece.high_closed else piece.high - 1.0)
+        if piece.low is None
+        else (piece.low if piece.low_closed else piece.low + 1.0)
+    )
 
 
 def _pieces(column: str, conditions: list[Condition], kind: str):
-    """The pieces a column's values fall into, given every condition on it: their labels, a function from a condition
-    to the pieces it allows, and one from the column's values to each record's piece."""
+    """The pieces a column's values fall into, given every condition on it: their labels (for a numeric column, the
+    pieces as conditions, missing last), a function from a condition to the pieces it allows, and one from the
+    column's values to each record's piece."""
     if kind in (NUMBER, DATE):
-        points = np.array(
-            sorted(
-                {float(v) for c in conditions for v in c.values} | {float(b) for c in conditions for b in (c.low, c.high) if b is not None}
-            )
-        )
-        m = len(points)
-        # pieces: (-inf, p0), (p0, p1), ..., (p_m-1, inf) [m + 1 of them], then the points {p0} ... {p_m-1}, then missing
-        lows = np.concatenate([[-np.inf], points])
-        highs = np.concatenate([points, [np.inf]])
+        pieces = numeric_pieces(conditions)
+        representatives = [_representative(piece) for piece in pieces]
 
         def allowed(condition: Condition) -> np.ndarray:
-            out = np.zeros(2 * m + 2, dtype=bool)
-            if condition.kind == "missing":
-                out[-1] = True
-                return out
-            if condition.kind == "in" and condition.or_missing:
-                out[-1] = True
-            if condition.kind == "present":
-                out[:-1] = True
-            elif condition.kind in ("in", "not in"):
-                named = np.isin(points, np.array([float(v) for v in condition.values], dtype=np.float64))
-                out[m + 1 : 2 * m + 1] = named if condition.kind == "in" else ~named
-                out[: m + 1] = condition.kind == "not in"
-            else:
-                low = -np.inf if condition.low is None else condition.low
-                high = np.inf if condition.high is None else condition.high
-                out[: m + 1] = (lows >= low) & (highs <= high)
-                above = points >= low if condition.low is None or condition.low_closed else points > low
-                below = points <= high if condition.high is None or condition.high_closed else points < high
-                out[m + 1 : 2 * m + 1] = above & below
-            return out
+            missing = condition.kind == "missing" or (condition.kind == "in" and condition.or_missing)
+            return np.array([_holds(condition, r) for r in representatives] + [missing])
 
         def piece_of(series: pd.Series) -> np.ndarray:
             values = numeric_view(series, kind)
-            missing = np.isnan(values)
-            position = np.searchsorted(points, np.where(missing, 0.0, values), side="left")
-            exact = (position < m) & (points[np.minimum(position, max(m - 1, 0))] == values) if m else np.zeros(len(values), dtype=bool)
-            out = np.where(exact, m + 1 + position, position)
-            return np.where(missing, 2 * m + 1, out).astype(np.int64)
+            out = np.full(len(values), len(pieces), dtype=np.int64)  # missing
+            for i, piece in enumerate(pieces):
+                hit = _numbers_meet(piece, values)
+                out[hit] = i
+            return out
 
-        return [None] * (2 * m + 2), allowed, piece_of
+        return [*pieces, None], allowed, piece_of
     values = sorted({str(v) for c in conditions for v in c.values})
     labels = values + [_OTHER, _MISSING]
     where = {value: i for i, value in enumerate(values)}
@@ -505,6 +591,19 @@ def _pieces(column: str, conditions: list[Condition], kind: str):
         return out.to_numpy(dtype=np.int64)
 
     return labels, allowed_text, piece_of_text
+
+
+def _numbers_meet(condition: Condition, values: np.ndarray) -> np.ndarray:
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        if condition.kind == "in":
+            return present & np.isin(values, np.array([float(v) for v in condition.values]))
+        inside = present.copy()
+        if condition.low is not None:
+            inside &= values >= condition.low if condition.low_closed else values > condition.low
+        if condition.high is not None:
+            inside &= values <= condition.high if condition.high_closed else values < condition.high
+        return inside
 
 
 def _summarised(checked: dict) -> dict:
@@ -556,7 +655,7 @@ def check_regression(query: Query, frame: pd.DataFrame, rules: Rules, prior: lis
     target = table.numbers(query.target)[mask]
     statistic = f"OLS coefficient ({query.target})"
     finite = bool(np.all(np.isfinite(design)) and np.all(np.isfinite(target)))
-    problems = regression_problems(design, few, rules) if finite else ["some values are not finite numbers"]
+    problems = regression_problems(design, target, few, rules) if finite else ["some values are not finite numbers"]
     entries = [Entry(region, "regression", query.target)] + [
         Entry((*region, condition), "regression level", query.target) for _, condition in levels
     ]

@@ -146,7 +146,12 @@ def check_statistic(statistic: str, values: np.ndarray, rules: Rules, *, rounded
         distinct = int(len(set(values)))
         if distinct <= 1:
             return cell(None, SUPPRESSED, "every person in the group has the same value (class disclosure)", statistic, n)
-        return cell(distinct, RELEASED, "", statistic, n, distinct)
+        if distinct < rules.threshold:
+            return cell(distinct, RELEASED, "", statistic, n, distinct)
+        # rounded as counts are: the distinct values of an identifier are the group's size
+        return cell(
+            rounded(distinct, rules.rounding_base), RELEASED, f"rounded to the nearest {rules.rounding_base}", statistic, n, distinct
+        )
     if not np.all(np.isfinite(values)):
         return cell(None, WITHHELD, "some values are not finite numbers", statistic, n)
     if np.all(values == values[0]):
@@ -187,13 +192,19 @@ def statistic_of(statistic: str, values: np.ndarray) -> float:
 # --- regressions ---------------------------------------------------------------------------------------------------
 
 
-def regression_problems(design: np.ndarray, few_valued: dict[str, np.ndarray], rules: Rules) -> list[str]:
-    """Why a linear fit on `design` (intercept first) is not released: too few observations or residual degrees of
-    freedom, a predictor value held by too few, one observation the fit passes through."""
+def regression_problems(design: np.ndarray, target: np.ndarray, few_valued: dict[str, np.ndarray], rules: Rules) -> list[str]:
+    """Why a linear fit of `target` on `design` (intercept first) is not released: too few observations or residual
+    degrees of freedom, a target everyone shares (class disclosure) or that a few dominate, a predictor value held by
+    too few, one observation the fit passes through."""
     n, p = design.shape
     if n < rules.threshold:
         return [f"fitted on {n} people, below the threshold of {rules.threshold}"]
     problems = []
+    if np.all(target == target[0]):
+        problems.append("every person fitted has the same value of the target (class disclosure)")
+    dominated = dominance(target, rules)
+    if dominated:
+        problems.append(f"the target: {dominated}")
     if n - p < rules.min_dof:
         problems.append(f"residual degrees of freedom {n - p} below {rules.min_dof}")
     for name, column in few_valued.items():
@@ -208,6 +219,13 @@ def regression_problems(design: np.ndarray, few_valued: dict[str, np.ndarray], r
     leverage = _leverage(design)
     if leverage > rules.max_leverage:
         problems.append(f"one observation has leverage {leverage:.2f} (the fit passes close to it), above {rules.max_leverage}")
+    # each coefficient is a weighted sum of the target's values: no one person's term may dominate it
+    weights = np.linalg.pinv(design)
+    for row in weights:
+        dominated = dominance(row * target, rules)
+        if dominated:
+            problems.append(f"a coefficient: {dominated}")
+            break
     return problems
 
 
@@ -238,17 +256,23 @@ def released_view(checked: dict) -> dict:
     }
 
 
+def _plain_text(text: str) -> str:
+    """A label plotly draws as text: it reads <a href>, <b> and entities in labels, so the brackets and ampersand a
+    declared value may hold are swapped for look-alikes that it does not."""
+    return text.replace("&", "＆").replace("<", "‹").replace(">", "›")[:200]
+
+
 def chart_of(view: dict) -> dict | None:
     """A bar chart of the released values only, with the checker's labels and headers (no text the data chose)."""
     if view["kind"] not in ("table", "regression") or not view["rows"]:
         return None
     k = view.get("index_columns", 0)
-    labels = [" · ".join(str(v) for v in row[:k]) or "all" for row in view["rows"]]
+    labels = [_plain_text(" · ".join(str(v) for v in row[:k]) or "all") for row in view["rows"]]
     traces = []
     for position, column in enumerate(view["columns"][k:], start=k):
         values = [row[position] for row in view["rows"]]
         if any(v is not None for v in values):
-            traces.append({"type": "bar", "name": str(column), "x": labels, "y": values})
+            traces.append({"type": "bar", "name": _plain_text(str(column)), "x": labels, "y": values})
     if not traces:
         return None
     return {
