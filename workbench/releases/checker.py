@@ -11,11 +11,13 @@ and a sum of different things are not):
 - a sum, mean, median, spread or extreme of x: the rows where x is present, among x's sums (a mean is as good as a sum
   once its group's size is known; a median or a spread of two row sets that differ by one person tell of that
   person); for a 0/1 column also among the counts, with the rows where x is 1 (a share gives its numerator and its
-  denominator); for a column of at most 20 values that some condition names, the rows of each value among the counts
-  (a sum is then a combination of counts);
+  denominator); when conditions of the ledger or the request cut x itself (bands, filters, values), the rows of each
+  piece they cut, among the counts: values pinned by their own column's conditions make a sum known piece by piece,
+  so no piece may hold 1 to 9 people (and cut points a request adds are checked against every earlier sum of x);
 - a distinct count of x: the rows where x is present, among the counts;
 - a regression: its rows, and the rows of each value of a categorical or few-valued predictor, among the counts and
-  the target's sums (with an intercept those coefficients are group means).
+  the target's sums (with an intercept those coefficients are group means); its target as a magnitude (a 0/1 target's
+  fit gives the count of ones).
 A magnitude cell suppressed by dominance or as all-same is *protected*: no later combination of sums may give it.
 """
 
