@@ -118,12 +118,17 @@ def test_a_distinct_count_of_one_is_class_disclosure():
 
 @pytest.mark.parametrize(("rows", "released"), [(12, False), (13, True)])  # 2 predictors + intercept: dof 9 fails, 10 passes
 def test_a_regression_needs_10_residual_degrees_of_freedom(rows, released):
+    # evenly spread predictors and a target far from zero: no one person dominates a coefficient, so only the
+    # degrees of freedom decide
     rng = np.random.default_rng(rows)
-    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
-    frame["y"] = 2 * frame["a"] - frame["b"] + rng.normal(size=rows)
+    spread = np.linspace(-3, 3, rows)
+    frame = pd.DataFrame({"a": rng.permutation(spread), "b": rng.permutation(spread)})
+    frame["y"] = 50 + 2 * frame["a"] - frame["b"] + rng.normal(scale=0.5, size=rows)
     checked = run(frame, {"kind": "regression", "target": "y", "predictors": ["a", "b"]}, Rules(max_leverage=0.99))
     statuses = {row[1]["status"] for row in checked["rows"][:-1]}
     assert statuses == ({RELEASED} if released else {SUPPRESSED})
+    if not released:
+        assert all("degrees of freedom" in row[1]["reason"] for row in checked["rows"][:-1])
     if released:
         fitted = np.linalg.lstsq(np.column_stack([np.ones(rows), frame[["a", "b"]]]), frame["y"], rcond=None)[0]
         assert [row[1]["value"] for row in checked["rows"][:3]] == [float(f"{b:.4g}") for b in fitted]
