@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from workbench.access import can, can_read_tier, get_dataset_for_user, get_version_for_user
 from workbench.analysis import panel as analysis_panel
+from workbench.analysis.charts import clean_figure
 from workbench.audit.actions import record_event
 from workbench.datasets import panel as datasets_panel
 from workbench.privacy import panel as privacy_panel
@@ -37,7 +38,8 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     charts = {}
     for panel in VERSION_PANELS:
         section = panel.version_panel(version, membership)
-        charts |= section.pop("charts", {})
+        # profile charts hold an uploaded table's values as labels: each drawn only through the chart allowlist
+        charts |= {name: clean_figure(figure) for name, figure in section.pop("charts", {}).items()}
         context |= section
     context["charts"] = charts
     record_event(

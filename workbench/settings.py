@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "workbench.datasets.uploads.DiscardUnclaimedUploadsMiddleware",
     "workbench.console.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "workbench.console.middleware.SubresourceGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -260,6 +261,11 @@ SANDBOX_MEMORY_BYTES = env_bytes("WORKBENCH_SANDBOX_MEMORY", 4 * 1024**3)
 # (namespaces, landlock, seccomp) holds, unless the site names the ones it accepts to lose here; every turn says so.
 SANDBOX_BWRAP = env_str("WORKBENCH_SANDBOX_BWRAP", "bwrap")
 SANDBOX_ALLOW_MISSING = env_list("WORKBENCH_SANDBOX_ALLOW_MISSING", "")
+# A worker that runs as root starts the box as this unprivileged uid (and the same gid), so that the code is never the
+# host's root, even without capabilities; the Python tree must be readable to it. Ignored when the worker is not root.
+SANDBOX_UID = env_int("WORKBENCH_SANDBOX_UID", 65534, minimum=1)
+# The parent of each run's cgroup (memory with the kernel's own, pids, CPU); empty: the worker's own cgroup, v2 or v1.
+SANDBOX_CGROUP = env_str("WORKBENCH_SANDBOX_CGROUP", "")
 for _layer in SANDBOX_ALLOW_MISSING:
     if _layer not in ("namespaces", "landlock", "seccomp"):
         raise ImproperlyConfigured(

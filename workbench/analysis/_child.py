@@ -3,15 +3,16 @@ bubblewrap box (its own mount, PID, IPC, network, UTS and user namespaces: a rea
 tmpfs as the working folder, no /etc, no data folder, no other process). It imports nothing of the workbench (no
 settings, no keys) and its environment holds only a PATH and thread counts.
 
-Order matters: first the allowed libraries are imported and the table read from the descriptor the parent opened
+Order matters: a root worker's box first gives up root (`give_up_root`); then the allowed libraries are imported and the table read from the descriptor the parent opened
 (they open files and start threads), then the process locks itself in, with boundaries the code cannot undo:
 
 1. Landlock: the file system is read-only Python and its libraries, read-write this folder, nothing else (no /proc,
    no /dev but null and urandom); signals and abstract sockets cannot reach outside the box.
 2. seccomp: no new processes (fork, vfork, clone without CLONE_THREAD, execve), no sockets, no ptrace or reading
    other processes' memory, no namespaces or mounts, no SysV or POSIX IPC, no inotify/fanotify, no memfd, no
-   prlimit on any process but itself, no BPF or kernel keyrings; a system call of another architecture (int 0x80,
-   x32) kills the whole process.
+   prlimit on any process but itself, no BPF or kernel keyrings, no asynchronous I/O contexts, no extended
+   attributes written, no file leases, locks or notifications, no change of a file's times, mode or owner; a
+   system call of another architecture (int 0x80, x32) kills the whole process.
 
 Then it writes one line to the frames descriptor saying which layers it holds — before any of the model's code
 exists in this process, so that code cannot forge it — and only then reads the job (code and limits) from stdin.
@@ -122,6 +123,9 @@ def lock_system_calls(seccomp) -> None:
     rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, clone_thread, 0))  # processes, not threads
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags are out of reach: glibc falls back to clone
     rules.add_rule(refuse, "prlimit64", seccomp.Arg(0, seccomp.NE, 0))  # its own limits only (pid 0)
+    # leases and locks reach host processes through files the box can read; directory notifications watch them
+    for command in FORBIDDEN_FCNTL:
+        rules.add_rule(refuse, "fcntl", seccomp.Arg(1, seccomp.EQ, command))
     rules.load()
 
 
@@ -147,7 +151,17 @@ FORBIDDEN_CALLS = (
     "finit_module", "delete_module", "reboot", "swapon", "swapoff", "syslog", "acct", "quotactl", "lookup_dcookie",
     "vhangup", "iopl", "ioperm", "modify_ldt", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "sethostname", "setdomainname",
+    # host-wide resources no rlimit counts: the machine's asynchronous I/O contexts (aio-max-nr), extended
+    # attributes (kernel memory outside the tmpfs size), locks that block host writers
+    "io_setup", "io_submit", "io_cancel", "io_destroy", "io_getevents", "io_pgetevents",
+    "setxattr", "lsetxattr", "fsetxattr", "setxattrat", "removexattr", "lremovexattr", "fremovexattr", "removexattrat",
+    "flock", "mknod", "mknodat",
+    # metadata of files the box can see: times, modes and owners of the host's inodes (device nodes included)
+    "utime", "utimes", "utimensat", "futimesat", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
+    "lchown", "fchownat",
 )  # fmt: skip
+_F_SETLK, _F_SETLKW, _F_OFD_SETLK, _F_OFD_SETLKW, _F_SETLEASE, _F_NOTIFY = 6, 7, 37, 38, 1024, 1026
+FORBIDDEN_FCNTL = (_F_SETLK, _F_SETLKW, _F_OFD_SETLK, _F_OFD_SETLKW, _F_SETLEASE, _F_NOTIFY)
 
 
 # --- the Python layer -------------------------------------------------------------------------------------------
@@ -378,5 +392,19 @@ def main(frames_fd: int, data_fd: int) -> None:
     _write_frame(frames_fd, result)
 
 
+def give_up_root(identity: str) -> None:
+    """A root worker's box starts as root in its user namespace (root mapped to the host's root, so that bubblewrap
+    could bind a tree only root can reach), holding only CAP_SETUID and CAP_SETGID there: it becomes the
+    unprivileged uid it was given, which clears every capability, before anything else runs."""
+    uid, gid = (int(part) for part in identity.split(":"))
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if 0 in os.getresuid() or 0 in os.getresgid():
+        raise SystemExit("the box could not give up root")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3:
+        give_up_root(sys.argv[3])
     main(int(sys.argv[1]), int(sys.argv[2]))

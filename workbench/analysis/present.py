@@ -96,14 +96,69 @@ def _as_text(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", escaped)
 
 
+# what the sandbox gives the code besides Python's builtins (the `safe_builtins` of `_child`): a name outside these and
+# outside what the code defines itself would be the analyst's Jupyter's (get_ipython, display, open's full reach)
+_SANDBOX_NAMES = {"df", "pd", "np", "px", "go", "result", "__name__"}
+_CELL_HEADER = (
+    "# Written by the workbench's model for turn {number}; it ran in the workbench's sandbox, not on this machine.\n"
+    "# Here it runs unconfined, with your rights: read it before you run it.\n"
+)
+
+
+def exportable_code(code: str) -> str | None:
+    """Why `code` is not exported as a cell to run (None: it may be). It must pass the sandbox's own check of the
+    source (imports allowed there, no dunder walks), and name nothing the sandbox did not give it: no IPython
+    name, shell escape or magic (those are not Python, so they do not parse either)."""
+    import ast
+    import builtins
+
+    from workbench.analysis._child import REMOVED_BUILTINS, Refused, check_source
+
+    try:
+        tree = check_source(code)
+    except (SyntaxError, Refused, ValueError, RecursionError, MemoryError) as problem:
+        return f"the sandbox would refuse it ({str(problem)[:200]})"
+    defined = set(_SANDBOX_NAMES)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            defined.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, ast.alias):
+            defined.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            defined.add(node.name)
+    given = set(dir(builtins)) - REMOVED_BUILTINS  # not `open`: in the sandbox it reached its folder only
+    foreign = sorted(
+        {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - defined - given
+    )
+    if foreign:
+        return f"it names {', '.join(foreign[:5])}, which the sandbox did not give it"
+    return None
+
+
+def _fenced(code: str) -> str:
+    """Code shown in a Markdown cell as text (a fence longer than any run of backticks in it)."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{code}\n{fence}"
+
+
 def notebook(conversation: Conversation) -> str:
-    """The conversation as a Jupyter notebook whose cells rerun the same code on a file the user supplies."""
+    """The conversation as a Jupyter notebook whose cells rerun the same code on a file the user supplies. Only an
+    answered turn's code that the sandbox itself accepts is a cell to run, under a header that says who wrote it; a
+    failed turn's code, or code that names what the sandbox did not give it, is shown as text."""
     version = conversation.version
     cells = [
         nbformat.v4.new_markdown_cell(
-            f"# {version.dataset.name}: questions to the workbench\n\n"
-            f"Conversation #{conversation.pk} on version {version.number} ({version.tier}). Each question's code ran in the "
-            "workbench's sandbox on that version; here it runs on the file you name below (the same columns are expected)."
+            f"# {_as_text(version.dataset.name)}: questions to the workbench\n\n"
+            f"Conversation #{conversation.pk} on version {version.number} ({version.tier}). Each question's code was written "
+            "by the workbench's model and ran in the workbench's sandbox on that version; here it runs on the file you name "
+            "below (the same columns are expected), **outside any sandbox, with your rights**: read each cell before you run it."
         ),
         nbformat.v4.new_code_cell(
             "import numpy as np\nimport pandas as pd\nimport plotly.express as px\nimport plotly.graph_objects as go\n\n"
@@ -113,13 +168,22 @@ def notebook(conversation: Conversation) -> str:
     ]
     for turn in conversation.turns.order_by("number"):
         record = read_turn(turn)
-        if not record.get("code"):
+        code = record.get("code")
+        if not isinstance(code, str) or not code:
             continue
         answer = record.get("answer") or ""
         # the question and the model's answer are text, not markup: a notebook viewer renders Markdown cells as HTML
         cells.append(nbformat.v4.new_markdown_cell(f"## {turn.number}. {_as_text(turn.question)}\n\n{_as_text(answer)}"))
-        show = "\nfig.show()" if "fig" in record["code"] else ""
-        cells.append(nbformat.v4.new_code_cell(record["code"] + show + "\nresult"))
+        outcome = record.get("outcome") if isinstance(record.get("outcome"), dict) else {}
+        if turn.status != TurnStatus.ANSWERED or not outcome.get("ok", False):
+            why = "this turn failed in the sandbox"
+        else:
+            why = exportable_code(code)
+        if why:
+            cells.append(nbformat.v4.new_markdown_cell(f"The code of this turn is shown as text only: {why}.\n\n{_fenced(code)}"))
+            continue
+        show = "\nfig.show()" if re.search(r"\bfig\b", code) else ""
+        cells.append(nbformat.v4.new_code_cell(_CELL_HEADER.format(number=turn.number) + code + show + "\nresult"))
     book = nbformat.v4.new_notebook(
         cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     )

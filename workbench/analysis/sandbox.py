@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.analysis import charts
+
 CHILD = Path(__file__).with_name("_child.py")
 BOX_FOLDER = "/box"  # the working folder inside the box (a tmpfs)
 BOX_CHILD = "/sandbox/child.py"
@@ -61,8 +63,9 @@ class Limits:
     memory_bytes: int = 4 * 1024**3
     file_bytes: int = 64 * 1024**2  # one file, and the whole working folder (its tmpfs)
     output_bytes: int = 64 * 1024  # printed output kept (head)
-    figure_bytes: int = 5 * 1024**2
+    figure_bytes: int = 2 * 1024**2  # one figure, measured as stored
     figures: int = 5
+    figures_total_bytes: int = 5 * 1024**2  # all of a run's figures, as stored
     table_rows: int = 200
     table_columns: int = 100
     cell_chars: int = 2000
@@ -197,19 +200,90 @@ def _bind_arguments(path: str) -> list[str]:
     return args
 
 
-def _box_command(bwrap: str, tree: list[str], limits: Limits, info_fd: int, frames_fd: int, data_fd: int) -> list[str]:
+def _box_command(
+    bwrap: str, tree: list[str], limits: Limits, info_fd: int, frames_fd: int, data_fd: int, identity=None, block_fd: int = -1
+) -> list[str]:
+    """bubblewrap's arguments. A worker that is not root gets bubblewrap's own user namespace (its uid seen as 65534
+    inside, itself unprivileged outside). A root worker writes the namespace's map itself while bubblewrap waits on
+    `block_fd` (root is mapped to root, so that bubblewrap can bind a tree that only root can reach, and the box's uid
+    to itself), and the child gives up root for that uid before anything else: no process of the box is the host's
+    root, even without capabilities."""
     args = [bwrap, "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    args += ["--disable-userns", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox", "--cap-drop", "ALL"]
-    args += ["--die-with-parent", "--new-session", "--as-pid-1", "--info-fd", str(info_fd), "--clearenv"]
+    if identity is None:
+        args += ["--disable-userns", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+    else:  # a new user namespace inside is refused by seccomp (unshare, setns, clone without CLONE_THREAD)
+        args += ["--userns-block-fd", str(block_fd), "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--as-pid-1", "--info-fd", str(info_fd), "--clearenv"]
     for name, value in _environment().items():
         args += ["--setenv", name, value]
+    made = set()
     for path in tree:
+        for parent in _parents(path):  # folders bubblewrap would make 0700 on the way to a bind: readable to the box
+            if parent not in made and not any(parent == t or parent.startswith(t.rstrip("/") + "/") for t in tree):
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", parent]
         args += _bind_arguments(path)
     if os.path.exists("/etc/ld.so.cache"):
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    args += ["--ro-bind", str(CHILD), BOX_CHILD, "--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(limits.file_bytes), "--tmpfs", BOX_FOLDER, "--chdir", BOX_FOLDER, "--remount-ro", "/"]
-    return [*args, "--", sys.executable, "-I", "-B", BOX_CHILD, str(frames_fd), str(data_fd)]
+    args += ["--ro-bind", str(CHILD), BOX_CHILD, "--proc", "/proc", *_dev_arguments()]
+    # the working folder is made while bubblewrap is root in the box: writable to the uid the child becomes
+    perms = ["--perms", "01777"] if identity else []
+    args += [*perms, "--size", str(limits.file_bytes), "--tmpfs", BOX_FOLDER, "--chdir", BOX_FOLDER, "--remount-ro", "/"]
+    drop = [f"{identity[0]}:{identity[1]}"] if identity else []
+    return [*args, "--", sys.executable, "-I", "-B", BOX_CHILD, str(frames_fd), str(data_fd), *drop]
+
+
+def _parents(path: str) -> list[str]:
+    parts = os.path.realpath(path).split(os.sep)[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+# The device nodes the box sees. bubblewrap's own --dev binds six host nodes read-write (a kuid-0 child could chmod
+# the host's /dev/null); here /dev is a tmpfs made read-only after four nodes are bound into it. A node has to be bound
+# with its device allowed (a read-only bind is "nodev" and cannot be written), so what protects the host's inode is
+# that the child is not its owner (an unprivileged uid, below) and that seccomp refuses utime, chmod and leases.
+DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
+
+
+def _dev_arguments() -> list[str]:
+    args = ["--tmpfs", "/dev"]
+    for node in DEVICES:
+        if os.path.exists(node):
+            args += ["--dev-bind", node, node]
+    args += ["--symlink", "/proc/self/fd", "/dev/fd"]
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        args += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
+    return [*args, "--remount-ro", "/dev"]
+
+
+def box_identity() -> tuple[int, int] | None:
+    """The unprivileged uid and gid the box runs as when the worker is root (WORKBENCH_SANDBOX_UID, nobody by
+    default); None when the worker is not root (the box then runs as the worker's own unprivileged uid)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        from django.conf import settings
+
+        uid = settings.SANDBOX_UID
+    except Exception:
+        uid = 65534
+    return uid, uid
+
+
+def _unreadable(paths: list[str], uid: int, gid: int) -> str | None:
+    """The first of `paths` that `uid` cannot read (a folder: list and pass through); None when all can be. The
+    folders above them are bubblewrap's to pass (it binds them while it is still root in its namespace)."""
+    for path in paths:
+        real = os.path.realpath(path)
+        try:
+            info = os.stat(real)
+        except OSError:
+            return real
+        shift = 6 if info.st_uid == uid else 3 if info.st_gid == gid else 0
+        need = 0o5 if os.path.isdir(real) else 0o4
+        if (info.st_mode >> shift) & need != need:
+            return real
+    return None
 
 
 def _environment() -> dict:
@@ -225,6 +299,13 @@ def _environment() -> dict:
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+def _start_box(limits: Limits, group) -> None:
+    """Between fork and exec of the box's first process: the limits, then the cgroup."""
+    _limit(limits)
+    if group is not None:
+        group.join()
 
 
 def _limit(limits: Limits) -> None:
@@ -256,13 +337,37 @@ def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None
     exposed = _exposes_data(tree)
     if exposed:
         return _stopped(f"The code was not run: {exposed}; move the data folder out of it.", kind="SandboxUnavailable")
+    identity = box_identity() if bwrap else None
+    if identity is not None:
+        blocked = _unreadable([*tree, str(CHILD)], *identity)
+        if blocked:
+            message = (
+                f"The code was not run: the worker runs as root, so the sandbox runs the code as uid {identity[0]}, which "
+                f"cannot read {blocked}; make the Python tree readable to it (chmod -R o+rX) or set WORKBENCH_SANDBOX_UID "
+                "to an unprivileged user that can read it."
+            )
+            return _stopped(message, kind="SandboxUnavailable", layers={"missing": ["namespaces"]})
     base = Path(scratch) if scratch else Path(tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="sandbox-", dir=base))  # mode 0700; the box's folder when there is no box
     opened: list[int] = []
+    group, group_missing = _box_group(limits) if bwrap else (None, "no box")
     try:
-        return _run(code, data_file, limits, bwrap, tree, folder, opened, missing_ok)
+        outcome = _run(code, data_file, limits, bwrap, tree, folder, opened, missing_ok, group, identity)
+        if group is not None:
+            if group.oom_killed() and not outcome.ok and (outcome.error or {}).get("type") == "SandboxStopped":
+                outcome.error["message"] = (
+                    f"The code used more than {limits.memory_bytes // 1024**2:,} MB of memory (the kernel's memory for its "
+                    "files and threads counts) and was stopped."
+                )
+        elif bwrap and outcome.layers:
+            outcome.layers["cgroup_missing"] = group_missing[:300]
+        return outcome
+    except Exception as error:  # noqa: BLE001 — a run never raises: the worker's own fault is a clear refusal too
+        return _stopped(f"The sandbox failed ({type(error).__name__}); the code's result was not used.", kind="SandboxRefused")
     finally:
+        if group is not None:
+            group.remove()
         for fd in opened:
             try:
                 os.close(fd)
@@ -271,39 +376,79 @@ def run(code: str, data_file: str | Path | None, *, limits: Limits | None = None
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(code, data_file, limits: Limits, bwrap, tree: list[str], folder: Path, opened: list[int], missing_ok) -> Outcome:
+def _box_group(limits: Limits):
+    """The run's cgroup (memory including the kernel's, pids, one CPU), or (None, why not)."""
+    from workbench.analysis import boxgroup
+
+    try:
+        from django.conf import settings
+
+        configured = settings.SANDBOX_CGROUP or None
+    except Exception:
+        configured = None
+    try:
+        return boxgroup.create(
+            memory_bytes=limits.memory_bytes + limits.file_bytes + 64 * 1024**2, processes=limits.processes, configured=configured
+        )
+    except Exception as error:  # noqa: BLE001 — an odd hierarchy: the run goes on with rlimits, and says so
+        return None, f"the cgroup could not be made ({type(error).__name__})"
+
+
+def _run(code, data_file, limits: Limits, bwrap, tree: list[str], folder: Path, opened: list[int], missing_ok, group, identity) -> Outcome:
     frames_read, frames_write = os.pipe()
     info_read, info_write = os.pipe()
+    block_read, block_write = os.pipe() if identity else (-1, -1)
     data_fd = os.open(data_file, os.O_RDONLY | os.O_CLOEXEC) if data_file else -1
     opened += [frames_read, frames_write, info_read, info_write] + ([data_fd] if data_fd >= 0 else [])
-    passed = [frames_write, info_write] + ([data_fd] if data_fd >= 0 else [])
+    opened += [block_read, block_write] if identity else []
+    passed = [frames_write, info_write] + ([data_fd] if data_fd >= 0 else []) + ([block_read] if identity else [])
     if bwrap:
-        command = _box_command(bwrap, tree, limits, info_write, frames_write, data_fd)
+        command = _box_command(bwrap, tree, limits, info_write, frames_write, data_fd, identity, block_read)
     else:  # the site opted in to running without namespaces
         command = [sys.executable, "-I", "-B", str(CHILD), str(frames_write), str(data_fd)]
     started = time.monotonic()
     process = subprocess.Popen(
         command,
-        cwd=folder,
+        cwd=folder if not bwrap else "/",
         env=_environment() | ({"HOME": str(folder), "TMPDIR": str(folder)} if not bwrap else {}),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        preexec_fn=lambda: _limit(limits),  # noqa: PLW1509 — runs in the child between fork and exec
+        preexec_fn=lambda: _start_box(limits, group),  # noqa: PLW1509 — runs in the child between fork and exec
         start_new_session=True,
         pass_fds=passed,
     )
-    for fd in (frames_write, info_write):
+    for fd in (frames_write, info_write) + ((block_read,) if identity else ()):
         os.close(fd)
         opened.remove(fd)
     reader = _Reader(process, frames_read, info_read if bwrap else None, limits, started)
     try:
-        return _converse(process, reader, code, limits, bool(bwrap), missing_ok, started)
+        if identity and not _map_identity(reader, identity, block_write):
+            return reader.ended_without_result(first_frame=True)
+        return _converse(process, reader, code, limits, bool(bwrap), missing_ok, started, group)
     finally:
         reader.stop()
 
 
-def _converse(process, reader: "_Reader", code: str, limits: Limits, boxed: bool, missing_ok, started: float) -> Outcome:
+def _map_identity(reader: "_Reader", identity: tuple[int, int], block_write: int) -> bool:
+    """Writes the box's user-namespace map (root to root, the box's uid to itself) while bubblewrap waits, then lets
+    it go on. False when bubblewrap did not say which process is the box."""
+    reader.wait_for_info(seconds=10.0)
+    if reader.child_pid is None:
+        return False
+    uid, gid = identity
+    try:
+        for name, own in (("uid_map", uid), ("gid_map", gid)):
+            with open(f"/proc/{reader.child_pid}/{name}", "w") as handle:
+                handle.write(f"0 0 1\n{own} {own} 1\n")
+        os.write(block_write, b"1")
+    except OSError:
+        reader.kill()
+        return False
+    return True
+
+
+def _converse(process, reader: "_Reader", code: str, limits: Limits, boxed: bool, missing_ok, started: float, group=None) -> Outcome:
     first = reader.next_frame()
     if boxed and reader.child_pid is None:
         reader.wait_for_info(seconds=2.0)
@@ -311,6 +456,8 @@ def _converse(process, reader: "_Reader", code: str, limits: Limits, boxed: bool
     if first is None or not isinstance(first.get("layers"), dict):
         return reader.ended_without_result(first_frame=True)
     layers, missing = _check_layers(first["layers"], pid, boxed, limits)
+    if group is not None:
+        layers["cgroup"] = bool(pid) and group.holds(pid)
     refused = {name: why for name, why in missing.items() if name not in missing_ok}
     if refused:
         return _refuse_missing(refused, missing_ok, stdout=reader.stdout_text(), seconds=time.monotonic() - started)
@@ -362,6 +509,10 @@ def _check_layers(reported: dict, pid: int | None, boxed: bool, limits: Limits) 
             missing["namespaces"] = f"the box's {', '.join(unreadable)} namespaces could not be checked from outside"
         elif shared:
             missing["namespaces"] = f"the box shares the worker's {', '.join(shared)} namespaces"
+        elif "0" in status.get("Uid", "0").split() or "0" in status.get("Gid", "0").split():
+            missing["namespaces"] = "the box runs as the host's root (uid 0 outside its namespace)"
+        elif status.get("CapEff", "") != "0000000000000000" or status.get("CapPrm", "") != "0000000000000000":
+            missing["namespaces"] = "the box kept capabilities"
         else:
             layers["namespaces"] = ["mount", "pid", "net", "ipc", "uts", "user"]
     else:
@@ -590,8 +741,15 @@ class _Malformed(ValueError):
 def parse_result(document: dict, limits: Limits) -> Outcome:
     """The child's result line as an Outcome, checked field by field, every cap applied here; a document that does
     not fit is a refusal, whatever it claims."""
-    if document is _MALFORMED:
+    if document is _MALFORMED or not isinstance(document, dict):
         return _stopped("The sandbox's result was malformed and was not used.", kind="SandboxRefused")
+    try:
+        return _parse(document, limits)
+    except Exception as error:  # noqa: BLE001 — whatever the box wrote, the worker goes on: a refusal, never a raise
+        return _stopped(f"The sandbox's result could not be read ({type(error).__name__}) and was not used.", kind="SandboxRefused")
+
+
+def _parse(document: dict, limits: Limits) -> Outcome:
     try:
         ok = document.get("ok")
         if not isinstance(ok, bool):
@@ -622,8 +780,10 @@ def _error(value) -> dict | None:
 
 
 def _scalar(value, limits: Limits):
-    if value is None or isinstance(value, bool | int):
-        return value if not isinstance(value, int) or abs(value) < 2**63 else float(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):  # an integer past 2**63 is kept as the nearest float; past a float's range, as empty
+        return value if abs(value) < 2**63 else float(value) if value.bit_length() <= 1023 else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
@@ -642,9 +802,10 @@ def _result(value, limits: Limits) -> dict | None:
         if not isinstance(columns, list) or not isinstance(rows, list) or not isinstance(total, int) or isinstance(total, bool):
             raise _Malformed("result table")
         columns = [clean_text(str(_scalar(c, limits))[:200]) for c in columns[: limits.table_columns]]
+        width = len(value["columns"])
         kept = []
         for row in rows[: limits.table_rows]:
-            if not isinstance(row, list):
+            if not isinstance(row, list) or len(row) != width:  # every row as wide as the header, no wider
                 raise _Malformed("result table row")
             kept.append([_scalar(cell, limits) for cell in row[: limits.table_columns]])
         index_columns, axis = value.get("index_columns", 0), value.get("columns_name")
@@ -673,9 +834,12 @@ def _result(value, limits: Limits) -> dict | None:
 
 
 def _figures(value, limits: Limits) -> list:
+    """The figures, each rebuilt by the chart allowlist (`charts.clean_figure`) and capped on what is stored: the
+    re-serialised JSON (a number can grow when it is written again: 9e15 is 9000000000000000.0), each figure and
+    all of them together."""
     if not isinstance(value, list):
         raise _Malformed("figures")
-    out = []
+    out, total = [], 0
     for figure in value[: limits.figures]:
         if not isinstance(figure, dict) or not isinstance(figure.get("name", ""), str):
             raise _Malformed("figure")
@@ -686,15 +850,23 @@ def _figures(value, limits: Limits) -> list:
         text = figure.get("json")
         if not isinstance(text, str):
             raise _Malformed("figure json")
-        if len(text.encode("utf-8", "replace")) > limits.figure_bytes:
+        if len(text) > limits.figure_bytes:
             out.append({"name": name, "error": f"the figure is over the {limits.figure_bytes // 1024:,} KB cap"})
             continue
         try:
-            parsed = clean_figure(json.loads(text, parse_constant=lambda _: None))
-        except (ValueError, RecursionError, _Malformed):
+            stored = json.dumps(
+                clean_figure(json.loads(text, parse_constant=lambda _: None)), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            )
+        except (ValueError, RecursionError, TypeError, OverflowError):
             out.append({"name": name, "error": "the figure is not a valid plotly figure"})
             continue
-        out.append({"name": name, "json": json.dumps(parsed, ensure_ascii=False, allow_nan=False, separators=(",", ":"))})
+        size = len(stored.encode("utf-8"))
+        if size > limits.figure_bytes or total + size > limits.figures_total_bytes:
+            cap = limits.figure_bytes if size > limits.figure_bytes else limits.figures_total_bytes
+            out.append({"name": name, "error": f"the figure is over the {cap // 1024:,} KB cap once stored"})
+            continue
+        total += size
+        out.append({"name": name, "json": stored})
     return out
 
 
@@ -703,17 +875,9 @@ def clean_text(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
-# layout keys that make a browser fetch something (images by URL, map tiles and styles) or run nothing useful here
-_FETCHING_KEYS = {"images", "mapbox", "map"}
-
-
 def clean_figure(figure) -> dict:
-    """A plotly figure as data only: `data` a list of traces and `layout` a dict, with no key that loads a URL, no
-    non-finite number and no lone surrogate. The page escapes it again when it embeds it."""
-    if not isinstance(figure, dict) or not isinstance(figure.get("data", []), list) or not isinstance(figure.get("layout", {}), dict):
-        raise _Malformed("figure")
-    layout = {k: v for k, v in figure.get("layout", {}).items() if k not in _FETCHING_KEYS}
-    return {"data": clean_json(figure.get("data", [])), "layout": clean_json(layout)}
+    """A plotly figure that can only draw (the chart allowlist, `workbench.analysis.charts`); not a figure: ValueError."""
+    return charts.clean_figure(figure)
 
 
 def clean_json(value, *, max_depth: int = 40, depth: int = 0):

@@ -1,4 +1,5 @@
-"""Plotly figures for profiles, as JSON for the vendored plotly.js (the one module that imports plotly)."""
+"""Plotly figures for profiles, as JSON for the vendored plotly.js (the one module that imports plotly). Every page
+draws them through the chart allowlist (`workbench.analysis.charts`): no templates, text as plain text."""
 
 import json
 
@@ -9,7 +10,8 @@ _LAYOUT = dict(
     height=220,
     margin=dict(l=40, r=10, t=10, b=40),
     bargap=0.05,
-    template="plotly_white",
+    plot_bgcolor="#ffffff",
+    paper_bgcolor="#ffffff",
     font=dict(size=11),
 )
 
@@ -21,19 +23,19 @@ def _as_json(figure: go.Figure) -> dict:
 def histogram(*, edges: list, counts: list, x_title: str) -> dict:
     centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
     widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
-    figure = go.Figure(go.Bar(x=centres, y=counts, width=widths, marker_color="#3b6ea5", hovertemplate="%{x}: %{y}<extra></extra>"))
+    figure = go.Figure(go.Bar(x=centres, y=counts, width=widths, marker_color="#3b6ea5"))
     figure.update_layout(**_LAYOUT, xaxis_title=x_title, yaxis_title="rows")
     return _as_json(figure)
 
 
 def date_histogram(*, edges: list[str], counts: list) -> dict:
-    figure = go.Figure(go.Bar(x=edges[:-1], y=counts, marker_color="#3b6ea5", hovertemplate="%{x}: %{y}<extra></extra>"))
+    figure = go.Figure(go.Bar(x=edges[:-1], y=counts, marker_color="#3b6ea5"))
     figure.update_layout(**_LAYOUT, yaxis_title="rows")
     return _as_json(figure)
 
 
 def bars(*, labels: list[str], counts: list, x_title: str = "") -> dict:
-    figure = go.Figure(go.Bar(x=counts, y=labels, orientation="h", marker_color="#5a8f5a", hovertemplate="%{y}: %{x}<extra></extra>"))
+    figure = go.Figure(go.Bar(x=counts, y=labels, orientation="h", marker_color="#5a8f5a"))
     layout = dict(_LAYOUT, height=max(160, 22 * len(labels) + 60), margin=dict(l=140, r=10, t=10, b=40))
     figure.update_layout(**layout, xaxis_title=x_title or "rows", yaxis=dict(autorange="reversed"))
     return _as_json(figure)
@@ -49,7 +51,6 @@ def class_sizes(*, before: list[dict], after: list[dict]) -> dict:
                 y=[h["records"] for h in histogram],
                 name=name,
                 marker_color=colour,
-                hovertemplate="%{x}: %{y} records<extra>" + name + "</extra>",
             )
         )
     figure.update_layout(
@@ -68,8 +69,13 @@ def column_scores(per_column: list[dict]) -> dict:
             y=[c["column"] for c in ordered],
             orientation="h",
             marker_color=["#5a8f5a" if c.get("modelled", True) else "#b5651d" for c in ordered],
-            customdata=[c["metric"] + ("" if c.get("modelled", True) else "; not modelled: " + c.get("reason", "")) for c in ordered],
-            hovertemplate="%{y}: %{x:.3f} (%{customdata})<extra></extra>",
+            hovertext=[
+                f"{c['column']}: {c['score']:.3f} ({c['metric']}"
+                + ("" if c.get("modelled", True) else "; not modelled: " + c.get("reason", ""))
+                + ")"
+                for c in ordered
+            ],
+            hoverinfo="text",
         )
     )
     layout = dict(_LAYOUT, height=max(180, 20 * len(ordered) + 60), margin=dict(l=140, r=10, t=10, b=40))

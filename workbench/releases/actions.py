@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from workbench.analysis.actions import read_turn
+from workbench.analysis.charts import clean_figure
 from workbench.analysis.models import Turn, TurnStatus
 from workbench.audit.actions import record_event
 from workbench.datasets.actions import read_table
@@ -308,6 +309,7 @@ def read_released(request: ReleaseRequest, checked: dict | None = None) -> dict 
         return None
     view = disclosure.released_view(checked)
     chart = disclosure.chart_of(view)
+    chart = clean_figure(chart) if chart else None  # labels come from the declaration: drawn as plain text only
     view["chart_json"] = json.dumps(chart, ensure_ascii=False, allow_nan=False) if chart else ""
     return view
 
