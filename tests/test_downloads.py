@@ -76,3 +76,21 @@ def test_downloads_are_audited(api, version):
     b"".join(api("alice", "get", f"/api/v1/versions/{version.pk}/download?format=csv").streaming_content)
     event = AuditEvent.objects.filter(action="version.download").get()
     assert event.actor_name == "alice" and event.details == {"format": "csv", "tier": "RAW"}
+
+
+@pytest.mark.parametrize("destination", ["image", "style", "font", "script", "iframe"])
+def test_a_page_resource_load_cannot_read_a_preview_or_a_download_in_the_viewers_name(client, users, version, destination):
+    """A chart or a label that slipped markup into a page would make the viewer's browser load these addresses as an
+    image or a style: refused before the view runs, so nothing is decrypted, exported or audited in their name. The
+    same addresses opened by the viewer (a navigation, htmx) work."""
+    from workbench.audit.models import AuditEvent
+
+    client.force_login(users["alice"])
+    headers = {"Sec-Fetch-Dest": destination, "Sec-Fetch-Mode": "no-cors"}
+    for url in (f"/v/{version.pk}/download?format=csv", f"/v/{version.pk}/preview?page=2", f"/api/v1/versions/{version.pk}/preview"):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 403, url
+    assert not AuditEvent.objects.filter(action__in=["version.download", "version.preview"]).exists()
+    assert client.get(f"/v/{version.pk}/preview?page=2", headers={"HX-Request": "true", "Sec-Fetch-Dest": "empty"}).status_code == 200
+    assert client.get(f"/v/{version.pk}/download?format=csv", headers={"Sec-Fetch-Dest": "document"}).status_code == 200
+    assert client.get("/static/js/app.js", headers={"Sec-Fetch-Dest": "script"}).status_code in (200, 304, 404)

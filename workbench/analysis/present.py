@@ -82,6 +82,8 @@ def describe_layers(layers) -> str:
         held.append("seccomp")
     if layers.get("rlimits"):
         held.append("resource limits")
+    if layers.get("cgroup"):
+        held.append("a cgroup of its own")
     text = ", ".join(held) + " held" if held else "no layer held"
     if layers.get("missing_allowed"):
         text += "; running without " + ", ".join(str(n) for n in layers["missing_allowed"]) + " (allowed by this site)"

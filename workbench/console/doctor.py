@@ -173,6 +173,19 @@ def check_sandbox() -> list[Check]:
             checks.append(Check(f"sandbox: {layer}", FAIL, f"missing — to enable it, {sandbox._HOW_TO_ENABLE[layer]}"))
         else:  # refused before the child ran (no box), so this layer was never tried
             checks.append(Check(f"sandbox: {layer}", WARN, "not checked: no box could be made to try it in (see above)"))
+    if layers.get("cgroup"):
+        checks.append(
+            Check("sandbox: cgroup", OK, "each run in its own cgroup: memory (the kernel's included), processes and threads, one CPU")
+        )
+    elif layers.get("namespaces"):
+        lost = (
+            "without it, the kernel memory a run makes (empty files, pipe buffers) counts against no limit, threads are "
+            "capped per user only (RLIMIT_NPROC) and a run may use every CPU; give the worker a delegated cgroup "
+            "(systemd Delegate=yes, or a writable v1 memory and pids hierarchy) or name one in WORKBENCH_SANDBOX_CGROUP"
+        )
+        checks.append(Check("sandbox: cgroup", WARN, f"unavailable ({layers.get('cgroup_missing', 'not made')}); {lost}"))
+    if os.geteuid() == 0 and layers.get("namespaces"):
+        checks.append(Check("sandbox: uid", OK, f"the worker is root; the box runs as uid {settings.SANDBOX_UID}, not root"))
     if outcome.ok and outcome.result == {"kind": "value", "value": 42}:
         checks.append(Check("sandbox runs code", OK, f"{describe_layers(layers)}; {outcome.seconds:.2f} s a run"))
     else:
