@@ -98,7 +98,7 @@ def main() -> None:
             node, key = figure, None
             for _ in range(draw(st.integers(1, 4))):
                 if isinstance(node, dict) and node:
-                    key = draw(st.sampled_from(sorted(node)))
+                    key = draw(st.sampled_from(sorted(node, key=str)))
                 elif isinstance(node, list) and node:
                     key = draw(st.integers(0, len(node) - 1))
                 else:

@@ -475,6 +475,58 @@ def test_fuzzed_result_documents_always_end_as_an_outcome(document):
     json.dumps(outcome.to_json(), allow_nan=False)
 
 
+_figure_keys = st.sampled_from(
+    [
+        "data",
+        "layout",
+        "type",
+        "x",
+        "y",
+        "z",
+        "text",
+        "name",
+        "marker",
+        "color",
+        "title",
+        "xaxis",
+        "yaxis2",
+        "annotations",
+        "dtype",
+        "bdata",
+        "shape",
+        "line",
+        "colorscale",
+        "values",
+        "labels",
+        "font",
+        "range",
+        "meta",
+        "images",
+    ]
+)
+_figure_shaped = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["bar", "scatter", "f8", "AAAA", "#fff", "rgb(1,2,3)"]),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(_figure_keys, inner, max_size=8),
+    max_leaves=60,
+)
+
+
+@hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(figure=st.dictionaries(_figure_keys, _figure_shaped, max_size=6))
+def test_fuzzed_figures_are_cleaned_or_refused_never_raise(figure):
+    try:
+        cleaned = charts.clean_figure(figure)
+    except ValueError:
+        return  # not a figure, or over the value cap: the documented refusal
+    text = json.dumps(cleaned, allow_nan=False)
+    assert "<" not in text and ">" not in text
+
+
 @hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(line=st.binary(max_size=400) | _json.map(lambda d: json.dumps(d).encode()))
 def test_fuzzed_frame_lines_always_parse_to_a_document_or_malformed(line):

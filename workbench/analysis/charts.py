@@ -127,7 +127,13 @@ def _array(value, budget, *, depth: int = 0):
 
 def _typed_array(value, budget):
     dtype, data, shape = value.get("dtype"), value.get("bdata"), value.get("shape")
-    if dtype not in _DTYPES or not isinstance(data, str) or not _BASE64.match(data) or set(value) - {"dtype", "bdata", "shape"}:
+    if (
+        not isinstance(dtype, str)
+        or dtype not in _DTYPES
+        or not isinstance(data, str)
+        or not _BASE64.match(data)
+        or set(value) - {"dtype", "bdata", "shape"}
+    ):
         return _DROP
     try:
         size = len(base64.b64decode(data, validate=True))
@@ -326,7 +332,7 @@ def clean_figure(figure) -> dict:
         if not isinstance(trace, dict):
             continue
         kind = trace.get("type", "scatter")
-        if kind not in TRACE_TYPES:
+        if not isinstance(kind, str) or kind not in TRACE_TYPES:
             continue
         cleaned = _apply(TRACE, trace, budget)
         cleaned["type"] = kind
