@@ -405,6 +405,22 @@ PARSER = {
         _forge('{"ok": true, "result": {"kind": "table", "columns": ["\\ud800"], "rows": [[1]], "total_rows": 1}}'),
         None,
     ),
+    "a table of 1E15 cells that grows fourfold when written again": (
+        _forge(
+            json.dumps(
+                {"ok": True, "result": {"kind": "table", "columns": list(range(100)), "rows": [["1E15"] * 100] * 200, "total_rows": 200}}
+            ).replace('"1E15"', "1E15")
+        ),
+        None,
+    ),
+    "a 6 MB table of long texts": (
+        _forge(
+            json.dumps(
+                {"ok": True, "result": {"kind": "table", "columns": list(range(100)), "rows": [["x" * 300] * 100] * 200, "total_rows": 200}}
+            )
+        ),
+        "malformed",
+    ),
     "a result that is a list": (_forge('{"ok": true, "result": [1, 2]}'), "malformed"),
     "ok that is a string": (_forge('{"ok": "yes"}'), "malformed"),
 }
@@ -421,6 +437,7 @@ def test_whatever_the_box_writes_the_worker_gets_an_outcome(name, table):
     assert stored.encode("utf-8", "strict")
     sizes = [len(f["json"].encode()) for f in outcome.figures if "json" in f]
     assert all(size <= QUICK.figure_bytes for size in sizes) and sum(sizes) <= QUICK.figures_total_bytes, sizes
+    assert len(json.dumps(outcome.result).encode()) <= QUICK.result_stored_bytes
     if outcome.result and outcome.result.get("kind") == "table":
         width = len(outcome.result["columns"])
         assert all(len(row) == width for row in outcome.result["rows"])

@@ -66,6 +66,7 @@ class Limits:
     figure_bytes: int = 2 * 1024**2  # one figure, measured as stored
     figures: int = 5
     figures_total_bytes: int = 5 * 1024**2  # all of a run's figures, as stored
+    result_stored_bytes: int = 4 * 1024**2  # the result (a table, a value), as stored
     table_rows: int = 200
     table_columns: int = 100
     cell_chars: int = 2000
@@ -756,6 +757,9 @@ def _parse(document: dict, limits: Limits) -> Outcome:
             raise _Malformed("ok")
         error = _error(document.get("error"))
         result = _result(document.get("result"), limits)
+        stored = len(json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+        if stored > limits.result_stored_bytes:  # numbers grow when written again (1E5 is 100000.0)
+            raise _Malformed(f"the result is {stored // 1024:,} KB once stored, over the {limits.result_stored_bytes // 1024:,} KB cap")
         figures = _figures(document.get("figures", []), limits)
     except _Malformed as problem:
         return _stopped(f"The sandbox's result was malformed ({problem}) and was not used.", kind="SandboxRefused")
