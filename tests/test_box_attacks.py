@@ -204,9 +204,10 @@ def test_the_box_runs_as_an_unprivileged_uid_seen_from_the_host(table):
 
 
 def _box_groups() -> list[Path]:
+    """This test process's box cgroups (a worker running beside the tests has its own, named by its pid)."""
     found = []
     for point in ("/sys/fs/cgroup", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory"):
-        found += [p for p in Path(point).rglob(boxgroup.PREFIX + "*") if p.is_dir()] if os.path.isdir(point) else []
+        found += [p for p in Path(point).rglob(f"{boxgroup.PREFIX}{os.getpid()}-*") if p.is_dir()] if os.path.isdir(point) else []
     return found
 
 
@@ -235,12 +236,12 @@ RESOURCES = {
         REFUSED,
     ),
     "xattrs through lsetxattr on a link": (f'{OS}.symlink("x", "l")\n{OS}.setxattr("l", "user.a", b"1", follow_symlinks=False)', REFUSED),
-    "200,000 empty files (kernel slab)": (
-        'n = 0\ntry:\n    for i in range(200000):\n        open(f"f{i}", "w").close()\n        n += 1\nexcept OSError as e:\n    print("stopped", e)\nprint("files", n)',
+    "100,000 empty files (kernel slab)": (
+        'n = 0\ntry:\n    for i in range(100000):\n        open(f"f{i}", "w").close()\n        n += 1\nexcept OSError as e:\n    print("stopped", e)\nprint("files", n)',
         r"files \d+",
     ),
-    "200,000 empty folders": (
-        f'n = 0\ntry:\n    for i in range(200000):\n        {OS}.mkdir(f"d{{i}}")\n        n += 1\nexcept OSError as e:\n    print("stopped", e)\nprint("dirs", n)',
+    "100,000 empty folders": (
+        f'n = 0\ntry:\n    for i in range(100000):\n        {OS}.mkdir(f"d{{i}}")\n        n += 1\nexcept OSError as e:\n    print("stopped", e)\nprint("dirs", n)',
         r"dirs \d+",
     ),
     "3,000 threads under a cap of 256": (
@@ -443,8 +444,9 @@ def test_whatever_the_box_writes_the_worker_gets_an_outcome(name, table):
         assert all(len(row) == width for row in outcome.result["rows"])
 
 
+# subnormal floats are left out: a library loaded in the test process (compiled with -ffast-math) may set flush-to-zero
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_subnormal=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=40,
 )
@@ -472,7 +474,12 @@ _keys = st.sampled_from(
     ]
 )
 _shaped = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | st.sampled_from(["table", "value", "text", "bar"]),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_subnormal=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["table", "value", "text", "bar"]),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(_keys, inner, max_size=8),
     max_leaves=60,
 )
@@ -525,7 +532,7 @@ _figure_shaped = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
-    | st.floats()
+    | st.floats(allow_subnormal=False)
     | st.text(max_size=20)
     | st.sampled_from(["bar", "scatter", "f8", "AAAA", "#fff", "rgb(1,2,3)"]),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(_figure_keys, inner, max_size=8),
