@@ -125,6 +125,22 @@ HOST_INODES = {
         'lock = (c.c_short * 16)()\nprint("rc", libc.fcntl(fd, 37, c.byref(lock)), c.get_errno())',
         REFUSED,
     ),
+    # the red team's: the kernel reads fcntl's command as 32 bits, a filter comparing 64 let high bits slip past
+    "F_SETLK with the high bits of the command set": (
+        LIBC + f"fd = {OS}.open({TREE_FILE}, {OS}.O_RDONLY)\nlock = (c.c_short * 16)()\n"
+        'print("rc", libc.syscall(c.c_long(72), c.c_long(fd), c.c_long(6 | (1 << 32)), c.byref(lock)), c.get_errno())\nimport time\ntime.sleep(2)',
+        REFUSED,
+    ),
+    "F_OFD_SETLK with the high bits set": (
+        LIBC + f"fd = {OS}.open({TREE_FILE}, {OS}.O_RDONLY)\nlock = (c.c_short * 16)()\n"
+        'print("rc", libc.syscall(c.c_long(72), c.c_long(fd), c.c_long(37 | (1 << 32)), c.byref(lock)), c.get_errno())',
+        REFUSED,
+    ),
+    "F_NOTIFY with the high bits set": (
+        LIBC + f"fd = {OS}.open({TREE_DIR}, {OS}.O_RDONLY)\n"
+        'print("rc", libc.syscall(c.c_long(72), c.c_long(fd), c.c_long(1026 | (1 << 32)), c.c_long(0x80000001)), c.get_errno())',
+        REFUSED,
+    ),
     "directory notifications on the Python tree (F_NOTIFY)": (
         LIBC + f'fd = {OS}.open({TREE_DIR}, {OS}.O_RDONLY)\nprint("rc", libc.fcntl(fd, 1026, 0x80000001), c.get_errno())',
         REFUSED,
@@ -234,6 +250,26 @@ RESOURCES = {
     "64 KB user xattrs in the tmpfs": (
         f'open("x", "w").close()\nfor i in range(16000):\n    {OS}.setxattr("x", f"user.a{{i}}", b"1" * 65536)',
         REFUSED,
+    ),
+    "setxattrat, which libseccomp 2.5 does not know by name": (
+        LIBC + "class XA(c.Structure):\n    _fields_ = [('value', c.c_uint64), ('size', c.c_uint32), ('flags', c.c_uint32)]\n"
+        "open('x', 'w').close()\nv = c.create_string_buffer(b'1' * 65536)\n"
+        "a = XA(c.cast(v, c.c_void_p).value, 65536, 0)\n"
+        'print("rc", libc.syscall(c.c_long(463), c.c_long(-100), b"x", c.c_uint(0), b"user.a", c.byref(a), c.c_size_t(16)), c.get_errno())',
+        REFUSED,
+    ),
+    "removexattrat by number": (
+        LIBC
+        + 'open("x", "w").close()\nprint("rc", libc.syscall(c.c_long(466), c.c_long(-100), b"x", c.c_uint(0), b"user.a"), c.get_errno())',
+        REFUSED,
+    ),
+    "a system call newer than the filter's list": (
+        LIBC + 'print("rc", libc.syscall(c.c_long(490), 0, 0, 0), c.get_errno())',
+        r"rc -1 38\b",
+    ),
+    "a million lookups of missing names (negative dentries in the host's slab)": (
+        f'exists = {OS}.path.exists\nbase = {TREE_DIR} + "/nx"\nfor i in range(1000000):\n    exists(base + str(i))\nprint("looked", i + 1)',
+        r"looked 1000000",
     ),
     "xattrs through lsetxattr on a link": (f'{OS}.symlink("x", "l")\n{OS}.setxattr("l", "user.a", b"1", follow_symlinks=False)', REFUSED),
     "100,000 empty files (kernel slab)": (
@@ -422,6 +458,16 @@ PARSER = {
         ),
         "malformed",
     ),
+    "a table of emoji that is three times larger once stored": (
+        "result = pd.DataFrame([['\\U0001F600' * 1000] * 5 for _ in range(200)], columns=list('abcde'))",
+        "malformed",
+    ),
+    "five figures of emoji written as raw UTF-8": (
+        f"import json\nfigure = json.dumps({{'data': [{{'type': 'bar', 'y': [1], 'name': '\\U0001F600' * 250000}}]}}, ensure_ascii=False)\n"
+        f"line = json.dumps({{'ok': True, 'figures': [{{'name': f'f{{i}}', 'json': figure}} for i in range(5)]}}, ensure_ascii=False)\n"
+        f"{OS}.write({FRAMES}, line.encode() + b'\\n')\n{OS}._exit(0)",
+        None,
+    ),
     "a result that is a list": (_forge('{"ok": true, "result": [1, 2]}'), "malformed"),
     "ok that is a string": (_forge('{"ok": "yes"}'), "malformed"),
 }
@@ -436,9 +482,9 @@ def test_whatever_the_box_writes_the_worker_gets_an_outcome(name, table):
         assert expected in outcome.error_text, f"{name}: {outcome.error_text[-300:]}"
     stored = json.dumps(outcome.to_json(), ensure_ascii=False, allow_nan=False)  # what the worker stores: no NaN, no raise
     assert stored.encode("utf-8", "strict")
-    sizes = [len(f["json"].encode()) for f in outcome.figures if "json" in f]
+    sizes = [len(json.dumps(f["json"])) for f in outcome.figures if "json" in f]  # as the sealed record holds them
     assert all(size <= QUICK.figure_bytes for size in sizes) and sum(sizes) <= QUICK.figures_total_bytes, sizes
-    assert len(json.dumps(outcome.result).encode()) <= QUICK.result_stored_bytes
+    assert len(json.dumps(outcome.result)) <= QUICK.result_stored_bytes
     if outcome.result and outcome.result.get("kind") == "table":
         width = len(outcome.result["columns"])
         assert all(len(row) == width for row in outcome.result["rows"])
@@ -684,6 +730,14 @@ NOTEBOOK = {
     "a dunder walk": "result = ().__class__.__base__",
     "exec of a string": "exec('import os')",
     "a help suffix": "df?",
+    "os through pandas' own modules": "rc = pd.io.common.os.system('id')\nresult = df.shape[0]",
+    "os through numpy's": "rc = np.lib.format.os.system('id')\nresult = 1",
+    "subprocess from sys.modules": "m = pd.io.common.os.sys.modules['subprocess']\nresult = 1",
+    "a host file read by pandas": "try:\n    t = pd.read_csv('/etc/passwd', sep=':', header=None)\nexcept Exception:\n    t = None\nresult = 1",
+    "an address read by pandas": "try:\n    t = pd.read_csv('http://203.0.113.7/x.csv')\nexcept Exception:\n    t = None\nresult = 1",
+    "a host file read by numpy": "try:\n    t = np.loadtxt('h')\nexcept Exception:\n    t = None\nresult = 1",
+    "a file written by a frame": "df.to_csv('out.csv')\nresult = 1",
+    "a store opened by name": "try:\n    s = pd.HDFStore('x.h5')\nexcept Exception:\n    s = None\nresult = 1",
 }
 
 
@@ -694,6 +748,14 @@ def test_code_the_sandbox_would_not_run_as_is_is_not_a_notebook_cell(name):
     assert exportable_code(NOTEBOOK[name]) is not None, name
 
 
+def test_an_uploaded_tables_column_names_cannot_open_a_chain_to_os():
+    from workbench.analysis.present import exportable_code
+
+    hostile_columns = frozenset({"io", "common", "os", "system", "age"})
+    assert exportable_code("pd.io.common.os.system('id')", hostile_columns) is not None
+    assert exportable_code("result = df.age.mean()", hostile_columns) is None
+
+
 def test_honest_code_is_exported_as_a_cell():
     from workbench.analysis.present import exportable_code
 
@@ -701,6 +763,8 @@ def test_honest_code_is_exported_as_a_cell():
         "import numpy as np\ndef share(s):\n    return s.mean()\nresult = df.groupby('sex')['creatinine'].agg(share)\nfig = px.bar(result)"
     )
     assert exportable_code(honest) is None
+    dates = "d = pd.to_datetime(df['admitted'])\nresult = d.dt.year.value_counts().sort_index().reset_index()\nfig = px.line(result, x='admitted', y='count')"
+    assert exportable_code(dates) is None
 
 
 # --- the count ------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """What the conversation page and the notebook export make of a turn's record."""
 
+import functools
 import html
 import json
 import re
@@ -107,10 +108,60 @@ _CELL_HEADER = (
 )
 
 
-def exportable_code(code: str) -> str | None:
+# Attribute names a cell to rerun may use: those of the objects analysis code works with (frames, series, group-bys,
+# arrays, figures, text), of the libraries' functions, and a few namespaces (np.random, np.linalg) — never a module
+# reached by a chain (`pd.io.common.os`, `np.lib.format.os`) and never a reader or a writer of files or addresses.
+_SAFE_NAMESPACES = {"random", "linalg", "fft", "api", "types", "colors", "express", "graph_objects", "stats", "str", "dt", "cat"}
+_IO = re.compile(
+    r"(?i)(^read_|store|sql|url|http|^to_(?!frame$|numpy$|list$|dict$|records$|period$|timestamp$|datetime$|numeric$|timedelta$|series$|flat_index$|pydatetime$|julian_date$|offset$)|load|save|file|write|dump|memmap|DataSource|genfromtxt|fromregex|recfrom|^eval$|^query$|^show$|clipboard|^system$|^open)"
+)
+
+
+@functools.cache
+def _safe_attributes() -> frozenset[str]:
+    import collections
+    import datetime
+    import types
+
+    import numpy as np
+    import pandas as pd
+    import plotly.express as px
+    import plotly.graph_objects as go
+    from pandas.core.groupby import DataFrameGroupBy, SeriesGroupBy
+    from pandas.core.indexes.accessors import CombinedDatetimelikeProperties
+    from pandas.core.strings.accessor import StringMethods
+
+    objects = [
+        pd.DataFrame, pd.Series, pd.Index, pd.MultiIndex, pd.DatetimeIndex, pd.Categorical, pd.CategoricalIndex,
+        pd.Timestamp, pd.Timedelta, pd.Interval, pd.IntervalIndex, pd.Period, DataFrameGroupBy, SeriesGroupBy,
+        StringMethods, CombinedDatetimelikeProperties, pd.Series.cat, pd.DataFrame.rolling(pd.DataFrame(), 1).__class__,
+        np.ndarray, np.generic, np.random.Generator, go.Figure, str, bytes, list, dict, set, tuple, int, float, complex,
+        datetime.datetime, datetime.date, datetime.timedelta, collections.Counter,
+    ]  # fmt: skip
+    names = {name for kind in objects for name in dir(kind) if not name.startswith("_")}
+    for module in (pd, np, px, go, np.random, np.linalg, pd.api.types, px.colors):
+        names |= {n for n in dir(module) if not n.startswith("_") and not isinstance(getattr(module, n, None), types.ModuleType)}
+    return frozenset({n for n in names if not _IO.search(n)} | _SAFE_NAMESPACES)
+
+
+def _module_parts() -> frozenset[str]:
+    import sys
+
+    return frozenset(part for name in list(sys.modules) for part in name.split("."))
+
+
+def _looks_like_a_place(text: str) -> bool:
+    """A path or an address: what a reader or writer would be pointed at."""
+    return "/" in text or "\\" in text or text.startswith("~") or ":" in text and text.split(":", 1)[0].isalpha()
+
+
+def exportable_code(code: str, columns: frozenset[str] = frozenset()) -> str | None:
     """Why `code` is not exported as a cell to run (None: it may be). It must pass the sandbox's own check of the
-    source (imports allowed there, no dunder walks), and name nothing the sandbox did not give it: no IPython
-    name, shell escape or magic (those are not Python, so they do not parse either)."""
+    source (imports allowed there, no dunder walks), name nothing the sandbox did not give it (no IPython name; shell
+    escapes and magics are not Python, so they do not parse), use only the attributes analysis objects have (or the
+    table's `columns`), none that reads or writes a file or an address, and hold no text that looks like a path or a
+    URL. A static check cannot prove code harmless; this keeps out every route the sandbox's tests and its red team
+    found, and every cell still says who wrote it."""
     import ast
     import builtins
 
@@ -140,6 +191,15 @@ def exportable_code(code: str) -> str | None:
     )
     if foreign:
         return f"it names {', '.join(foreign[:5])}, which the sandbox did not give it"
+    # a column's name may be used as an attribute (df.age), unless it names a module somewhere: an uploaded table
+    # with columns "io", "common", "os" must not open the chain pd.io.common.os
+    allowed = _safe_attributes() | (columns - _module_parts())
+    odd = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} - allowed)
+    if odd:
+        return f"it uses {', '.join(odd[:5])}, which is not an attribute of the table's objects (or reads or writes files)"
+    places = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and _looks_like_a_place(n.value)]
+    if places:
+        return f"it holds {places[0][:60]!r}, which looks like a path or an address"
     return None
 
 
@@ -168,6 +228,7 @@ def notebook(conversation: Conversation) -> str:
             'df = pd.read_parquet(FILE) if FILE.endswith(".parquet") else pd.read_csv(FILE)'
         ),
     ]
+    columns = frozenset(str(c.get("name")) for c in version.schema or [] if isinstance(c, dict))
     for turn in conversation.turns.order_by("number"):
         record = read_turn(turn)
         code = record.get("code")
@@ -180,7 +241,7 @@ def notebook(conversation: Conversation) -> str:
         if turn.status != TurnStatus.ANSWERED or not outcome.get("ok", False):
             why = "this turn failed in the sandbox"
         else:
-            why = exportable_code(code)
+            why = exportable_code(code, columns)
         if why:
             cells.append(nbformat.v4.new_markdown_cell(f"The code of this turn is shown as text only: {why}.\n\n{_fenced(code)}"))
             continue

@@ -757,13 +757,20 @@ def _parse(document: dict, limits: Limits) -> Outcome:
             raise _Malformed("ok")
         error = _error(document.get("error"))
         result = _result(document.get("result"), limits)
-        stored = len(json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+        stored = _stored_size(result)
         if stored > limits.result_stored_bytes:  # numbers grow when written again (1E5 is 100000.0)
             raise _Malformed(f"the result is {stored // 1024:,} KB once stored, over the {limits.result_stored_bytes // 1024:,} KB cap")
         figures = _figures(document.get("figures", []), limits)
     except _Malformed as problem:
         return _stopped(f"The sandbox's result was malformed ({problem}) and was not used.", kind="SandboxRefused")
     return Outcome(ok and error is None, error=error, result=result, figures=figures)
+
+
+def _stored_size(value) -> int:
+    """Bytes `value` takes in the turn's sealed record, measured the way the record is written (`json.dumps` with its
+    defaults: every character past ASCII escaped, up to 12 bytes for one emoji; a figure's JSON escaped again as a
+    string)."""
+    return len(json.dumps(value, default=str))
 
 
 def _error(value) -> dict | None:
@@ -864,7 +871,7 @@ def _figures(value, limits: Limits) -> list:
         except (ValueError, RecursionError, TypeError, OverflowError):
             out.append({"name": name, "error": "the figure is not a valid plotly figure"})
             continue
-        size = len(stored.encode("utf-8"))
+        size = _stored_size(stored)  # the figure's JSON as a string inside the turn's record
         if size > limits.figure_bytes or total + size > limits.figures_total_bytes:
             cap = limits.figure_bytes if size > limits.figure_bytes else limits.figures_total_bytes
             out.append({"name": name, "error": f"the figure is over the {cap // 1024:,} KB cap once stored"})
