@@ -1,6 +1,8 @@
 import platform
 import time
 
+from django.conf import settings
+
 from tasks.base import run_job
 from tasks.celery import app
 from workbench.analysis.actions import end_turns_of_ended_jobs
@@ -14,7 +16,18 @@ def sweep() -> dict:
     counts = sweep_stale_jobs()
     counts["turns_ended"] = end_turns_of_ended_jobs()
     counts["releases_ended"] = end_releases_of_ended_jobs()
+    counts["box_groups_removed"] = _sweep_box_groups()
     return counts
+
+
+def _sweep_box_groups() -> int:
+    """The sandbox cgroups of workers on this host that are gone (killed mid-run); a live worker's are left alone."""
+    from workbench.analysis import boxgroup
+
+    try:
+        return boxgroup.sweep(settings.SANDBOX_CGROUP or None)
+    except OSError:  # no cgroup file system here, or not ours to write
+        return 0
 
 
 @app.task(name="tasks.jobs.sweep_task")

@@ -351,6 +351,28 @@ def test_the_run_cgroup_is_limited_as_the_limits_say(table, monkeypatch):
     assert not any(folder.exists() for folder in group.folders.values()), "the group outlived its run"
 
 
+def test_the_groups_a_dead_worker_left_are_swept_and_a_live_workers_are_not():
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    group, why = boxgroup.create(memory_bytes=300 * 1024**2, processes=64)
+    assert group is not None, why
+    orphans = {}
+    for controller, folder in group.folders.items():  # the same group, named as the dead worker's
+        orphan = folder.with_name(f"{boxgroup.PREFIX}{dead.pid}-{folder.name.rsplit('-', 1)[-1]}")
+        folder.rename(orphan)
+        orphans[controller] = orphan
+    live, _ = boxgroup.create(memory_bytes=300 * 1024**2, processes=64)
+    try:
+        assert boxgroup.sweep() >= 1
+        assert not any(folder.exists() for folder in orphans.values())
+        assert all(folder.exists() for folder in live.folders.values()), "a live worker's group was swept"
+    finally:
+        live.remove()
+        boxgroup.Group(group.version, orphans).remove()
+
+
 def test_a_group_limit_is_written_and_read_back():
     group, why = boxgroup.create(memory_bytes=300 * 1024**2, processes=64)
     assert group is not None, why
